@@ -1,0 +1,14 @@
+export type { Action, FactValue, Facts } from "./action.ts";
+export type { ProtocolAdapter } from "./adapter.ts";
+export type { AnalysedCommand, CommandAnalyser } from "./analyser.ts";
+export {
+  type Connection,
+  type ConnectionInfo,
+  type ConnectionTarget,
+  describeConnection,
+} from "./connection.ts";
+export type { Decider } from "./decider.ts";
+export { type ApprovalRequirement, type Decision, denial, type Effect } from "./decision.ts";
+export { ErrorCodes, SluiceError } from "./errors.ts";
+export type { ActionOutcome, BatchVerdict, GatePort, SessionContext } from "./gate-port.ts";
+export type { Principal, PrincipalKind } from "./principal.ts";
