@@ -19,15 +19,6 @@ export interface BatchVerdict {
   readonly refusal?: Decision;
 }
 
-/** Outcome of one forwarded command, reported back for audit (rows, errors, duration). */
-export interface ActionOutcome {
-  readonly ok: boolean;
-  readonly rows?: number;
-  readonly commandTag?: string;
-  readonly error?: string;
-  readonly durationMs: number;
-}
-
 /**
  * Everything a protocol adapter may ask of the core. Adapters never import policy, audit or
  * identity: they receive this port from the composition root.
@@ -45,7 +36,10 @@ export interface GatePort {
   openSession(principal: Principal, connection: Connection, clientAddress: string): SessionContext;
   /** Decide, then write the decisions ahead of forwarding. Fails closed: never throws. */
   judge(session: SessionContext, actions: readonly Action[]): Promise<BatchVerdict>;
-  /** Report what happened to an allowed action (best effort, after the fact). */
-  reportOutcome(session: SessionContext, text: string, outcome: ActionOutcome): void;
+  /**
+   * Record a refusal the adapter made itself (a protocol guard, e.g. a session setting that would
+   * change how SQL is read) without consulting policy. Fails closed like `judge`.
+   */
+  refuse(session: SessionContext, actions: readonly Action[], reasonCode: string, reason: string): Promise<Decision>;
   closeSession(session: SessionContext, reason: string): void;
 }

@@ -10,5 +10,5 @@ export {
 export type { Decider } from "./decider.ts";
 export { type ApprovalRequirement, type Decision, denial, type Effect } from "./decision.ts";
 export { ErrorCodes, SluiceError } from "./errors.ts";
-export type { ActionOutcome, BatchVerdict, GatePort, SessionContext } from "./gate-port.ts";
+export type { BatchVerdict, GatePort, SessionContext } from "./gate-port.ts";
 export type { Principal, PrincipalKind } from "./principal.ts";

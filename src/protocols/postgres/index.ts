@@ -1,0 +1,1 @@
+export { PostgresAdapter, type PostgresAdapterOptions } from "./postgres-adapter.ts";

@@ -1,0 +1,398 @@
+import type { Socket } from "node:net";
+import type { Action, ConnectionInfo, Decision, GatePort, SessionContext } from "../../core/index.ts";
+import { describeConnection } from "../../core/index.ts";
+import { Backend, errorResponse, parseErrorFields, parseParameterStatus } from "./codec/backend-messages.ts";
+import { BackendScanner } from "./codec/backend-scanner.ts";
+import {
+  Frontend,
+  parseBind,
+  parseExecute,
+  parseParse,
+  parseQuery,
+  parseTarget,
+} from "./codec/frontend-messages.ts";
+import { MessageReader, type PgMessage, PgProtocolError } from "./codec/message-reader.ts";
+import { denialError, flushMessage, poisonMessage, syncMessage } from "./refusal.ts";
+import { guardStatement } from "./session-guard.ts";
+import type { SqlFacts, StatementAnalysis, StatementCache } from "./sql/index.ts";
+import { type PreparedStatement, StatementRegistry } from "./statement-registry.ts";
+
+export interface PgSessionOptions {
+  readonly gate: GatePort;
+  readonly session: SessionContext;
+  readonly analyser: StatementCache;
+  readonly client: Socket;
+  readonly upstream: Socket;
+  readonly maxMessageBytes: number;
+  readonly maxBatchBytes: number;
+  readonly log: (message: string) => void;
+  readonly onClose: () => void;
+}
+
+interface PendingRefusal {
+  readonly nonce: string;
+  readonly error: Buffer;
+  /** The sync point (count of ReadyForQuery) after which this refusal can no longer arrive. */
+  readonly syncIndex: number;
+}
+
+type Refusal = { readonly kind: "guard"; readonly reasonCode: string; readonly reason: string };
+
+/**
+ * One relayed client session after start-up. Client messages are framed and gathered into
+ * batches that end at Query, Sync or Flush; every statement in a batch is judged before any byte
+ * of the batch reaches the server, and a refused batch is replaced by a harmless message that
+ * makes the server fail the same way (so transaction and pipeline state stay exact).
+ */
+export class PgSession {
+  private readonly reader: MessageReader;
+  private readonly scanner: BackendScanner;
+  private readonly registry = new StatementRegistry();
+  private readonly connectionInfo: ConnectionInfo;
+  private batch: PgMessage[] = [];
+  private batchBytes = 0;
+  private queue: PgMessage[] = [];
+  private pumping = false;
+  private skipUntilSync = false;
+  private syncsForwarded = 0;
+  private syncsReceived = 0;
+  private refusals: PendingRefusal[] = [];
+  private closed = false;
+
+  constructor(private readonly o: PgSessionOptions) {
+    this.reader = new MessageReader(o.maxMessageBytes);
+    this.connectionInfo = describeConnection(o.session.connection);
+    this.scanner = new BackendScanner(
+      {
+        wants: (type) =>
+          type === Backend.readyForQuery ||
+          type === Backend.parameterStatus ||
+          (type === Backend.errorResponse && this.refusals.length > 0),
+        inspect: (type, body) => this.inspectServerMessage(type, body),
+      },
+      2 ** 30,
+    );
+  }
+
+  start(leftover: readonly Buffer[]): void {
+    const { client, upstream } = this.o;
+    for (const chunk of leftover) this.toClient([chunk]);
+    client.on("data", (chunk: Buffer) => this.onClientData(chunk));
+    upstream.on("data", (chunk: Buffer) => this.onServerData(chunk));
+    client.on("close", () => this.close("client disconnected"));
+    upstream.on("close", () => this.serverLost());
+    client.on("error", () => this.close("client connection error"));
+    upstream.on("error", () => this.serverLost());
+    client.on("drain", () => upstream.resume());
+    upstream.on("drain", () => this.resumeClientIfIdle());
+    client.resume();
+    upstream.resume();
+  }
+
+  /** Ends the session from outside (shutdown, revocation). */
+  terminate(message: string): void {
+    if (this.closed) return;
+    this.o.client.write(errorResponse({ severity: "FATAL", code: "57P01", message: `sluice: ${message}` }));
+    this.close(message);
+  }
+
+  private onClientData(chunk: Buffer): void {
+    let messages: PgMessage[];
+    try {
+      messages = this.reader.push(chunk);
+    } catch (error) {
+      this.protocolViolation(error);
+      return;
+    }
+    for (const m of messages) this.queue.push(m);
+    if (this.queue.length > 0) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const message = this.queue.shift()!;
+        const pending = this.handleClientMessage(message);
+        if (pending) {
+          this.o.client.pause();
+          await pending;
+          this.resumeClientIfIdle();
+        }
+      }
+    } catch (error) {
+      this.protocolViolation(error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private resumeClientIfIdle(): void {
+    if (!this.closed && !this.o.upstream.writableNeedDrain) this.o.client.resume();
+  }
+
+  /** Returns a promise only when the message ended a batch that must be judged. */
+  private handleClientMessage(message: PgMessage): Promise<void> | undefined {
+    const type = message.type;
+    if (this.skipUntilSync) {
+      if (type === Frontend.sync) {
+        this.skipUntilSync = false;
+        this.forward([message.raw], 1);
+      } else if (type === Frontend.terminate) {
+        this.close("client terminated");
+      }
+      return undefined;
+    }
+    switch (type) {
+      case Frontend.copyData:
+      case Frontend.copyDone:
+      case Frontend.copyFail:
+        // COPY FROM STDIN payload: data, not commands; relayed in order.
+        if (this.batch.length === 0) this.forward([message.raw], 0);
+        else this.addToBatch(message);
+        return undefined;
+      case Frontend.query:
+      case Frontend.sync:
+      case Frontend.flush:
+        this.addToBatch(message);
+        return this.judgeBatch(type);
+      case Frontend.terminate:
+        this.batch = [];
+        this.o.upstream.write(message.raw);
+        this.close("client terminated");
+        return undefined;
+      case Frontend.parse:
+      case Frontend.bind:
+      case Frontend.describe:
+      case Frontend.execute:
+      case Frontend.close:
+      case Frontend.functionCall:
+        this.addToBatch(message);
+        if (this.batchBytes > this.o.maxBatchBytes) {
+          // An unbounded pipeline without Sync: judge and relay what we have so far.
+          return this.judgeBatch(Frontend.flush);
+        }
+        return undefined;
+      default:
+        throw new PgProtocolError(`unexpected message type ${JSON.stringify(String.fromCharCode(type))}`);
+    }
+  }
+
+  private addToBatch(message: PgMessage): void {
+    this.batch.push(message);
+    this.batchBytes += message.raw.length;
+  }
+
+  private async judgeBatch(end: number): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const actions: Action[] = [];
+    let refusal: Refusal | undefined;
+    for (const message of batch) {
+      refusal ??= this.collect(message, actions);
+    }
+    let decision: Decision | undefined;
+    if (refusal) {
+      decision = await this.o.gate.refuse(this.o.session, actions, refusal.reasonCode, refusal.reason);
+    } else if (actions.length > 0) {
+      const verdict = await this.o.gate.judge(this.o.session, actions);
+      if (!verdict.allowed) decision = verdict.refusal;
+    }
+    if (this.closed) return;
+    const syncs = batch.reduce((n, m) => n + (m.type === Frontend.sync || m.type === Frontend.query ? 1 : 0), 0);
+    if (!decision) {
+      this.registry.commit();
+      this.forward(
+        batch.map((m) => m.raw),
+        syncs,
+      );
+      return;
+    }
+    this.registry.discard();
+    this.refuseBatch(decision, end);
+  }
+
+  /** Turns one batch message into actions; returns a refusal the adapter makes on its own. */
+  private collect(message: PgMessage, actions: Action[]): Refusal | undefined {
+    switch (message.type) {
+      case Frontend.query:
+        return this.collectStatements(this.o.analyser.analyse(parseQuery(message.body)).statements, actions);
+      case Frontend.parse: {
+        const { name, text } = parseParse(message.body);
+        const analysis = this.o.analyser.analyse(text);
+        this.registry.parse(name, { text, statements: analysis.statements });
+        return undefined;
+      }
+      case Frontend.bind: {
+        const { portal, statement } = parseBind(message.body);
+        this.registry.bind(portal, statement);
+        return undefined;
+      }
+      case Frontend.close: {
+        const { target, name } = parseTarget(message.body);
+        this.registry.close(target, name);
+        return undefined;
+      }
+      case Frontend.describe:
+        parseTarget(message.body);
+        return undefined;
+      case Frontend.execute: {
+        const statement = this.registry.statementForPortal(parseExecute(message.body).portal);
+        if (!statement) {
+          return { kind: "guard", reasonCode: "unknown-statement", reason: "execute of a statement the gateway has not seen" };
+        }
+        return this.collectStatements(statement.statements, actions);
+      }
+      case Frontend.functionCall:
+        return {
+          kind: "guard",
+          reasonCode: "function-call-refused",
+          reason: "the fast-path function call protocol is not allowed through the gateway",
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  private collectStatements(statements: readonly StatementAnalysis[], actions: Action[]): Refusal | undefined {
+    let refusal: Refusal | undefined;
+    for (const statement of statements) {
+      const facts = this.resolvePrepared(statement.facts);
+      actions.push(this.action(statement.text, facts));
+      refusal ??= guardStatement(facts);
+    }
+    return refusal;
+  }
+
+  /** EXECUTE name runs what PREPARE name said: judge it by those facts. */
+  private resolvePrepared(facts: SqlFacts): SqlFacts {
+    const name = facts.prepared_name;
+    if (name === null) return facts;
+    if (facts.statement_kind === "prepare") {
+      this.registry.prepareSql(name, facts);
+      return facts;
+    }
+    if (facts.statement_kind === "deallocate") {
+      this.registry.deallocateSql(name === "all" ? null : name);
+      return facts;
+    }
+    if (facts.statement_kind !== "execute") return facts;
+    const prepared = this.registry.sqlStatement(name);
+    if (!prepared) return facts;
+    return {
+      ...prepared,
+      statement_kind: "execute",
+      kinds: [...new Set(["execute", ...prepared.kinds])].sort(),
+      prepared_name: name,
+      statements: facts.statements,
+    };
+  }
+
+  private action(text: string, facts: SqlFacts): Action {
+    return {
+      kind: "sql.statement",
+      protocol: "postgres",
+      text,
+      facts: { sql: facts as unknown as Action["facts"][string] },
+      principal: this.o.session.principal,
+      connection: this.connectionInfo,
+      sessionId: this.o.session.id,
+    };
+  }
+
+  private refuseBatch(decision: Decision, end: number): void {
+    const error = denialError(decision, this.o.session.id);
+    if (end === Frontend.terminate) {
+      this.o.client.write(error);
+      return;
+    }
+    const poison = poisonMessage();
+    const closesSegment = end === Frontend.query || end === Frontend.sync;
+    this.refusals.push({ nonce: poison.nonce, error, syncIndex: this.syncsForwarded + 1 });
+    this.forward([poison.describe, closesSegment ? syncMessage : flushMessage], closesSegment ? 1 : 0);
+    // After an error the server ignores everything up to Sync; so do we, rather than judge it.
+    if (!closesSegment) this.skipUntilSync = true;
+  }
+
+  private forward(chunks: readonly Buffer[], syncs: number): void {
+    const { upstream } = this.o;
+    this.syncsForwarded += syncs;
+    if (chunks.length === 1) upstream.write(chunks[0]!);
+    else upstream.write(Buffer.concat(chunks));
+  }
+
+  private onServerData(chunk: Buffer): void {
+    let pieces: Buffer[];
+    try {
+      pieces = this.scanner.scan(chunk);
+    } catch (error) {
+      this.o.log(`postgres: server protocol error: ${String(error)}`);
+      this.terminate("the database sent an invalid message");
+      return;
+    }
+    this.toClient(pieces);
+  }
+
+  private toClient(pieces: readonly Buffer[]): void {
+    const { client, upstream } = this.o;
+    if (pieces.length === 0 || this.closed) return;
+    let ok = true;
+    if (pieces.length === 1) ok = client.write(pieces[0]!);
+    else {
+      client.cork();
+      for (const piece of pieces) ok = client.write(piece);
+      client.uncork();
+    }
+    if (!ok) upstream.pause();
+  }
+
+  private inspectServerMessage(type: number, body: Buffer): Buffer | undefined {
+    if (type === Backend.readyForQuery) {
+      this.syncsReceived++;
+      if (this.refusals.length > 0) this.refusals = this.refusals.filter((r) => r.syncIndex > this.syncsReceived);
+      return undefined;
+    }
+    if (type === Backend.parameterStatus) {
+      const { name, value } = parseParameterStatus(body);
+      if (
+        (name === "standard_conforming_strings" && value !== "on") ||
+        (name === "client_encoding" && value.toUpperCase() !== "UTF8")
+      ) {
+        // The analyser reads SQL as UTF-8 with standard strings; a session that changed either is ended.
+        setImmediate(() => this.terminate(`session ended: the server reported ${name}=${value}`));
+      }
+      return undefined;
+    }
+    const message = parseErrorFields(body).get("M") ?? "";
+    const index = this.refusals.findIndex((r) => message.includes(r.nonce));
+    if (index < 0) return undefined;
+    const [refusal] = this.refusals.splice(index, 1);
+    return refusal!.error;
+  }
+
+  private serverLost(): void {
+    if (this.closed) return;
+    this.o.client.end(
+      errorResponse({ severity: "FATAL", code: "08006", message: "sluice: the connection to the database was lost" }),
+    );
+    this.close("database connection lost");
+  }
+
+  private protocolViolation(error: unknown): void {
+    if (this.closed) return;
+    const message = error instanceof PgProtocolError ? error.message : "invalid message";
+    this.o.client.end(errorResponse({ severity: "FATAL", code: "08P01", message: `sluice: protocol violation: ${message}` }));
+    this.close(`protocol violation: ${message}`);
+  }
+
+  private close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.o.upstream.destroy();
+    if (!this.o.client.destroyed) this.o.client.end();
+    this.o.gate.closeSession(this.o.session, reason);
+    this.o.onClose();
+  }
+}

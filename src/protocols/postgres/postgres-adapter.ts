@@ -1,0 +1,155 @@
+import { randomInt } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import type { SecureContext } from "node:tls";
+import type { Connection, GatePort, ProtocolAdapter } from "../../core/index.ts";
+import { SluiceError } from "../../core/index.ts";
+import {
+  authenticationOk,
+  backendKeyData,
+  errorResponse,
+  readyForQuery,
+} from "./codec/backend-messages.ts";
+import { clientHandshake } from "./client-handshake.ts";
+import { PgSession } from "./pg-session.ts";
+import { PostgresAnalyser, type StatementCache } from "./sql/index.ts";
+import { cancelUpstream, connectUpstream, UpstreamError } from "./upstream-connection.ts";
+
+export interface PostgresAdapterOptions {
+  readonly gate: GatePort;
+  readonly secureContext: SecureContext | null;
+  /** Refuse password logins outside TLS (the default; only tests of plain clients turn it off). */
+  readonly requireTls: boolean;
+  readonly maxMessageBytes: number;
+  readonly maxBatchBytes: number;
+  readonly maxConnections: number;
+  readonly upstreamTimeoutMs: number;
+  readonly log: (message: string) => void;
+}
+
+/** Client startup parameters relayed to the server; everything else is dropped or refused. */
+const RELAYED_PARAMS = ["application_name", "extra_float_digits", "datestyle", "intervalstyle", "timezone"];
+
+interface LiveSession {
+  readonly session: PgSession;
+  readonly connection: Connection;
+  readonly upstreamKey: { processId: number; secretKey: number } | null;
+}
+
+/** The PostgreSQL front end: speaks the wire protocol to clients and relays to the target. */
+export class PostgresAdapter implements ProtocolAdapter {
+  readonly protocol = "postgres";
+  readonly analyser: PostgresAnalyser;
+  private readonly cache: StatementCache;
+  private server: Server | null = null;
+  private readonly live = new Map<string, LiveSession>();
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly o: PostgresAdapterOptions) {
+    this.analyser = new PostgresAnalyser();
+    this.cache = this.analyser.cache;
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    server.maxConnections = this.o.maxConnections;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        const address = server.address();
+        resolve({ host, port: typeof address === "object" && address ? address.port : port });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const { session } of this.live.values()) session.terminate("the gateway is shutting down");
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(30_000, () => {
+      // Only the start-up may be slow to the point of a timeout; a live session clears this.
+      socket.destroy();
+    });
+    this.startSession(socket).catch((error: unknown) => {
+      if (!(error instanceof UpstreamError) && !(error instanceof SluiceError)) {
+        this.o.log(`postgres: start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      socket.destroy();
+    });
+  }
+
+  private async startSession(raw: Socket): Promise<void> {
+    const hello = await clientHandshake(raw, { secureContext: this.o.secureContext, requireTls: this.o.requireTls });
+    if (hello.kind === "cancel") {
+      const target = this.live.get(cancelKey(hello.processId, hello.secretKey));
+      if (target?.upstreamKey) cancelUpstream(target.connection.target, target.upstreamKey);
+      raw.destroy();
+      return;
+    }
+    const client = hello.socket;
+    const fatal = (code: string, message: string): void => {
+      client.end(errorResponse({ severity: "FATAL", code, message: `sluice: ${message}` }));
+    };
+    if (hello.params.replication !== undefined || hello.params.options !== undefined) {
+      fatal("0A000", "replication connections and startup options are not supported through the gateway");
+      return;
+    }
+    const connectionName = hello.params.database ?? hello.params.user ?? "";
+    let auth: Awaited<ReturnType<GatePort["authenticate"]>>;
+    try {
+      auth = await this.o.gate.authenticate(hello.password, connectionName, "postgres");
+    } catch (error) {
+      const message = error instanceof SluiceError && error.expose ? error.message : "authentication failed";
+      fatal(error instanceof SluiceError && error.code === "SLUICE_UNKNOWN_CONNECTION" ? "3D000" : "28P01", message);
+      return;
+    }
+    const startupParams: Record<string, string> = { client_encoding: "UTF8", standard_conforming_strings: "on" };
+    for (const [key, value] of Object.entries(hello.params)) {
+      if (RELAYED_PARAMS.includes(key.toLowerCase())) startupParams[key] = value;
+    }
+    let upstream: Awaited<ReturnType<typeof connectUpstream>>;
+    try {
+      upstream = await connectUpstream(auth.connection.target, startupParams, {
+        timeoutMs: this.o.upstreamTimeoutMs,
+        maxMessageBytes: this.o.maxMessageBytes,
+      });
+    } catch (error) {
+      const message = error instanceof UpstreamError ? error.message : "cannot reach the database";
+      this.o.log(`postgres: connection ${auth.connection.name} unavailable: ${message}`);
+      fatal("08006", `connection "${auth.connection.name}" is unavailable: ${message}`);
+      return;
+    }
+    raw.setTimeout(0);
+    const session = this.o.gate.openSession(auth.principal, auth.connection, raw.remoteAddress ?? "unknown");
+    const processId = randomInt(1, 2 ** 31 - 1);
+    const secretKey = randomInt(1, 2 ** 31 - 1);
+    const key = cancelKey(processId, secretKey);
+    const pg = new PgSession({
+      gate: this.o.gate,
+      session,
+      analyser: this.cache,
+      client,
+      upstream: upstream.socket,
+      maxMessageBytes: this.o.maxMessageBytes,
+      maxBatchBytes: this.o.maxBatchBytes,
+      log: this.o.log,
+      onClose: () => this.live.delete(key),
+    });
+    this.live.set(key, { session: pg, connection: auth.connection, upstreamKey: upstream.backendKey });
+    client.cork();
+    client.write(authenticationOk());
+    for (const message of upstream.parameterMessages) client.write(message);
+    client.write(backendKeyData(processId, secretKey));
+    client.write(readyForQuery("I"));
+    client.uncork();
+    pg.start(upstream.leftover.map((m) => m.raw));
+  }
+}
+
+const cancelKey = (processId: number, secretKey: number): string => `${processId}:${secretKey}`;
