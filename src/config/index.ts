@@ -1,0 +1,24 @@
+export { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./config-error.ts";
+export { formatDuration, parseDuration } from "./duration.ts";
+export { type LoadConfigOptions, loadConfig, parseConfig } from "./load-config.ts";
+export { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } from "./protocols.ts";
+export { DEFAULTS } from "./schema.ts";
+export {
+  formatSecretRef,
+  parseSecretRef,
+  type ResolveSecretOptions,
+  resolveSecret,
+  type SecretRef,
+} from "./secret-ref.ts";
+export { formatSize, parseSize } from "./size.ts";
+export type {
+  LimitsConfig,
+  ListenAddress,
+  ListenersConfig,
+  PolicyConfig,
+  SigningKeyConfig,
+  SluiceConfig,
+  StoreConfig,
+  TlsConfig,
+  TokensConfig,
+} from "./types.ts";
