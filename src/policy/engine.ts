@@ -1,0 +1,35 @@
+import type { Action, Decider } from "../core/index.ts";
+import type { PolicyBundle } from "./bundle.ts";
+import type { PolicyDecision, PolicyExplanation } from "./types.ts";
+
+/** The gate's `Decider`: holds the current bundle; `swap` installs a reloaded one atomically. */
+export class PolicyEngine implements Decider {
+  #bundle: PolicyBundle;
+
+  constructor(bundle: PolicyBundle) {
+    this.#bundle = bundle;
+  }
+
+  get bundle(): PolicyBundle {
+    return this.#bundle;
+  }
+
+  get version(): string {
+    return this.#bundle.version;
+  }
+
+  decide(action: Action): PolicyDecision {
+    return this.#bundle.decide(action);
+  }
+
+  explain(action: Action): PolicyExplanation {
+    return this.#bundle.explain(action);
+  }
+
+  /** Installs `bundle` for every later decision; returns the previous one. */
+  swap(bundle: PolicyBundle): PolicyBundle {
+    const previous = this.#bundle;
+    this.#bundle = bundle;
+    return previous;
+  }
+}

@@ -1,0 +1,31 @@
+export { NO_RULE_ALLOWED, PolicyBundle } from "./bundle.ts";
+export {
+  bundleHash,
+  type CompileOptions,
+  compilePolicyBundle,
+  type PolicyFile,
+  type PolicyOptions,
+} from "./compile.ts";
+export { PolicyEngine } from "./engine.ts";
+export { formatDiagnostic, type PolicyDiagnostic, PolicyError } from "./errors.ts";
+export {
+  FACT_NAMESPACES,
+  FACT_ROOTS,
+  type FactField,
+  type FactRoot,
+  type FactType,
+  factSchema,
+  renderFactTable,
+} from "./fact-schema.ts";
+export { loadPolicyBundle, readPolicyFiles } from "./load.ts";
+export type { TimeFacts } from "./time.ts";
+export type {
+  MaskRequirement,
+  MaskStrategy,
+  PolicyDecision,
+  PolicyExplanation,
+  RuleEffect,
+  RuleExplanation,
+  RuleMode,
+  RuleSummary,
+} from "./types.ts";
