@@ -12,7 +12,10 @@ import { type ResolveSecretOptions, resolveSecret } from "./secret-ref.ts";
 import { formatPath, type IssuePath, locatePath } from "./source-position.ts";
 import type { SluiceConfig } from "./types.ts";
 
-export type LoadConfigOptions = ResolveSecretOptions;
+export interface LoadConfigOptions extends ResolveSecretOptions {
+  /** Skip reading backend secrets: for CLI commands that never connect to a backend. */
+  readonly skipSecrets?: boolean;
+}
 
 /** Reads, validates and resolves one configuration file. Throws ConfigError listing every problem. */
 export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<SluiceConfig> {
@@ -86,7 +89,8 @@ async function resolveConnection(
   options: LoadConfigOptions,
 ): Promise<Connection> {
   const { password, ...target } = parsed.target;
-  const secret = password === undefined ? undefined : await resolveSecret(password, baseDir, options);
+  const secret =
+    password === undefined || options.skipSecrets ? undefined : await resolveSecret(password, baseDir, options);
   return {
     name: parsed.name,
     protocol: parsed.protocol,

@@ -1,1 +1,2 @@
 export { PostgresAdapter, type PostgresAdapterOptions } from "./postgres-adapter.ts";
+export { loadSqlParser, PostgresAnalyser } from "./sql/index.ts";

@@ -1,0 +1,18 @@
+import { Command } from "commander";
+import { SluiceError } from "../core/index.ts";
+import { registerAuditCommands } from "./audit-command.ts";
+import { registerServeCommand } from "./serve-command.ts";
+import { registerTokenCommands } from "./token-command.ts";
+
+const program = new Command("sluice")
+  .description("Identity-aware access gateway: policy as code at the moment each command is issued")
+  .showHelpAfterError();
+registerServeCommand(program);
+registerTokenCommands(program);
+registerAuditCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message = error instanceof SluiceError || error instanceof Error ? error.message : String(error);
+  process.stderr.write(`sluice: ${message}\n`);
+  process.exit(1);
+});
