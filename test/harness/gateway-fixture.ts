@@ -27,6 +27,12 @@ rules:
     when: '"drop" in sql.kinds || "truncate" in sql.kinds'
     effect: deny
     reason: DROP and TRUNCATE are not allowed on {{connection.name}}
+  - id: no-unfiltered-writes-in-prod
+    description: UPDATE and DELETE in production need a real WHERE clause
+    match: { connections: { labels: { env: prod } } }
+    when: size(sql.unfiltered_writes) > 0
+    effect: deny
+    reason: UPDATE and DELETE need a WHERE clause on {{connection.name}}
 `;
 
 export interface GatewayFixture {
