@@ -22,7 +22,11 @@ function principalData(session: SessionContext): Record<string, unknown> {
   };
 }
 
-export function sessionEvent(type: string, session: SessionContext, extra: Record<string, unknown> = {}): AuditRecord {
+export function sessionEvent(
+  type: string,
+  session: SessionContext,
+  extra: Record<string, unknown> = {},
+): AuditRecord {
   return {
     id: randomUUID(),
     time: new Date().toISOString(),
@@ -33,14 +37,23 @@ export function sessionEvent(type: string, session: SessionContext, extra: Recor
     effect: null,
     data: {
       principal: principalData(session),
-      connection: { name: session.connection.name, protocol: session.connection.protocol, labels: session.connection.labels },
+      connection: {
+        name: session.connection.name,
+        protocol: session.connection.protocol,
+        labels: session.connection.labels,
+      },
       client_address: session.clientAddress,
       ...extra,
     },
   };
 }
 
-export function decisionEvent(session: SessionContext, action: Action, decision: Decision, batchId: string): AuditRecord {
+export function decisionEvent(
+  session: SessionContext,
+  action: Action,
+  decision: Decision,
+  batchId: string,
+): AuditRecord {
   return {
     id: randomUUID(),
     time: new Date().toISOString(),
@@ -51,7 +64,11 @@ export function decisionEvent(session: SessionContext, action: Action, decision:
     effect: decision.effect,
     data: {
       principal: principalData(session),
-      connection: { name: session.connection.name, protocol: session.connection.protocol, labels: session.connection.labels },
+      connection: {
+        name: session.connection.name,
+        protocol: session.connection.protocol,
+        labels: session.connection.labels,
+      },
       action: { kind: action.kind, protocol: action.protocol, text: action.text, facts: action.facts },
       decision: {
         effect: decision.effect,

@@ -21,7 +21,10 @@ function parseSince(value: string | undefined): Date | undefined {
   if (seconds !== undefined) return new Date(Date.now() - seconds * 1000);
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw new SluiceError("SLUICE_CLI_USAGE", `--since: "${value}" is neither a duration like 7d nor a timestamp`);
+    throw new SluiceError(
+      "SLUICE_CLI_USAGE",
+      `--since: "${value}" is neither a duration like 7d nor a timestamp`,
+    );
   }
   return date;
 }
@@ -41,7 +44,8 @@ export function registerAuditCommands(program: Command): void {
     .action(async (options: SearchOptions) => {
       const config = await loadConfig(options.config, { skipSecrets: true });
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new SluiceError("SLUICE_CLI_USAGE", "--limit must be a positive integer");
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new SluiceError("SLUICE_CLI_USAGE", "--limit must be a positive integer");
       const store = openStore(config.store);
       let events: StoredAuditRecord[];
       try {

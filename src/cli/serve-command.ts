@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { startGateway } from "../app/gateway.ts";
+import { startGateway } from "../app/index.ts";
 import { loadConfig } from "../config/index.ts";
 
 export function registerServeCommand(program: Command): void {

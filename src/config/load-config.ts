@@ -90,7 +90,9 @@ async function resolveConnection(
 ): Promise<Connection> {
   const { password, ...target } = parsed.target;
   const secret =
-    password === undefined || options.skipSecrets ? undefined : await resolveSecret(password, baseDir, options);
+    password === undefined || options.skipSecrets
+      ? undefined
+      : await resolveSecret(password, baseDir, options);
   return {
     name: parsed.name,
     protocol: parsed.protocol,

@@ -40,6 +40,11 @@ export interface GatePort {
    * Record a refusal the adapter made itself (a protocol guard, e.g. a session setting that would
    * change how SQL is read) without consulting policy. Fails closed like `judge`.
    */
-  refuse(session: SessionContext, actions: readonly Action[], reasonCode: string, reason: string): Promise<Decision>;
+  refuse(
+    session: SessionContext,
+    actions: readonly Action[],
+    reasonCode: string,
+    reason: string,
+  ): Promise<Decision>;
   closeSession(session: SessionContext, reason: string): void;
 }

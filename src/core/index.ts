@@ -1,4 +1,4 @@
-export type { Action, FactValue, Facts } from "./action.ts";
+export type { Action, Facts, FactValue } from "./action.ts";
 export type { ProtocolAdapter } from "./adapter.ts";
 export type { AnalysedCommand, CommandAnalyser } from "./analyser.ts";
 export {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type AuditLog, AuditEventType, decisionEvent, sessionEvent } from "../audit/index.ts";
+import { AuditEventType, type AuditLog, decisionEvent, sessionEvent } from "../audit/index.ts";
 import {
   type Action,
   type BatchVerdict,
@@ -34,9 +34,13 @@ export class Gate implements GatePort {
   async authenticate(credential: string, connectionName: string, protocol: string) {
     const connection = this.options.connections.get(connectionName);
     if (!connection || connection.protocol !== protocol) {
-      throw new SluiceError(ErrorCodes.unknownConnection, `no ${protocol} connection named "${connectionName}"`, {
-        expose: true,
-      });
+      throw new SluiceError(
+        ErrorCodes.unknownConnection,
+        `no ${protocol} connection named "${connectionName}"`,
+        {
+          expose: true,
+        },
+      );
     }
     const principal = await this.options.verifyCredential(credential);
     return { principal, connection };
@@ -44,16 +48,20 @@ export class Gate implements GatePort {
 
   openSession(principal: Principal, connection: Connection, clientAddress: string): SessionContext {
     const session: SessionContext = { id: randomUUID(), principal, connection, clientAddress };
-    this.options.audit.record(sessionEvent(AuditEventType.sessionStarted, session)).catch((error: unknown) => {
-      this.options.log(`audit: could not record session start: ${String(error)}`);
-    });
+    this.options.audit
+      .record(sessionEvent(AuditEventType.sessionStarted, session))
+      .catch((error: unknown) => {
+        this.options.log(`audit: could not record session start: ${String(error)}`);
+      });
     return session;
   }
 
   closeSession(session: SessionContext, reason: string): void {
-    this.options.audit.record(sessionEvent(AuditEventType.sessionEnded, session, { reason })).catch((error: unknown) => {
-      this.options.log(`audit: could not record session end: ${String(error)}`);
-    });
+    this.options.audit
+      .record(sessionEvent(AuditEventType.sessionEnded, session, { reason }))
+      .catch((error: unknown) => {
+        this.options.log(`audit: could not record session end: ${String(error)}`);
+      });
   }
 
   async judge(session: SessionContext, actions: readonly Action[]): Promise<BatchVerdict> {
@@ -63,7 +71,12 @@ export class Gate implements GatePort {
     return this.recordAhead(session, actions, final, refusal);
   }
 
-  async refuse(session: SessionContext, actions: readonly Action[], reasonCode: string, reason: string): Promise<Decision> {
+  async refuse(
+    session: SessionContext,
+    actions: readonly Action[],
+    reasonCode: string,
+    reason: string,
+  ): Promise<Decision> {
     const decision = denial(reasonCode, reason, this.options.decider.version);
     const verdict = await this.recordAhead(
       session,
@@ -104,7 +117,9 @@ export class Gate implements GatePort {
     const batchId = randomUUID();
     try {
       await Promise.all(
-        actions.map((action, i) => this.options.audit.record(decisionEvent(session, action, decisions[i]!, batchId))),
+        actions.map((action, i) =>
+          this.options.audit.record(decisionEvent(session, action, decisions[i]!, batchId)),
+        ),
       );
     } catch (error) {
       this.options.log(`audit: store unavailable, denying: ${String(error)}`);

@@ -87,10 +87,19 @@ connections:
 `,
   );
   const config = await loadConfig(configPath);
-  const gateway = await startGateway(config, { log: () => {}, allowPlaintext: options.allowPlaintext ?? false });
+  const gateway = await startGateway(config, {
+    log: () => {},
+    allowPlaintext: options.allowPlaintext ?? false,
+  });
   const appClient = async () => {
     const pgmod = (await import("pg")).default;
-    const client = new pgmod.Client({ host: pg.host, port: pg.port, user: "app", password: APP_PASSWORD, database: "app" });
+    const client = new pgmod.Client({
+      host: pg.host,
+      port: pg.port,
+      user: "app",
+      password: APP_PASSWORD,
+      database: "app",
+    });
     await client.connect();
     return client;
   };
@@ -101,7 +110,8 @@ connections:
     configPath,
     conninfo: (connection = "pg-prod") =>
       `host=127.0.0.1 port=${gateway.postgres.port} dbname=${connection} user=tester sslmode=require`,
-    token: (user, groups, ttl = 600) => gateway.issuer.issue({ user, groups, kind: "human", ttlSeconds: ttl }),
+    token: (user, groups, ttl = 600) =>
+      gateway.issuer.issue({ user, groups, kind: "human", ttlSeconds: ttl }),
     app: appClient,
     async stop() {
       await gateway.close();

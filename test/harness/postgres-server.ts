@@ -1,5 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -97,7 +106,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     superPassword,
     dataDir,
     async admin(database = "postgres") {
-      const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", password: superPassword, database });
+      const client = new pg.Client({
+        host: "127.0.0.1",
+        port,
+        user: "postgres",
+        password: superPassword,
+        database,
+      });
       await client.connect();
       return client;
     },

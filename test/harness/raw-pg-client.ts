@@ -1,5 +1,5 @@
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { connect } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { serialize } from "pg-protocol";
 import { MessageReader, type PgMessage } from "../../src/protocols/postgres/codec/message-reader.ts";
 
@@ -15,7 +15,8 @@ export class RawPgClient {
 
   private constructor(private readonly socket: TLSSocket) {
     socket.on("data", (chunk: Buffer) => {
-      for (const m of this.reader.push(chunk)) this.received.push({ ...m, raw: Buffer.from(m.raw), body: Buffer.from(m.body) });
+      for (const m of this.reader.push(chunk))
+        this.received.push({ ...m, raw: Buffer.from(m.raw), body: Buffer.from(m.body) });
       this.waiter?.();
     });
     socket.on("close", () => {

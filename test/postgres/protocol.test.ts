@@ -91,13 +91,28 @@ describe("the PostgreSQL wire protocol through the gateway", () => {
 
   test("after a denied Flush-ended batch the gateway skips to Sync like the server", async () => {
     const raw = await RawPgClient.connect(f.gateway.postgres.port, "pg-prod", engineer);
-    raw.send(serialize.parse({ text: "INSERT INTO items VALUES (20, 'x')" }), serialize.bind({}), serialize.execute({}), serialize.flush());
+    raw.send(
+      serialize.parse({ text: "INSERT INTO items VALUES (20, 'x')" }),
+      serialize.bind({}),
+      serialize.execute({}),
+      serialize.flush(),
+    );
     await raw.until((m) => m.type === 0x43);
-    raw.send(serialize.parse({ text: "DROP TABLE items" }), serialize.bind({}), serialize.execute({}), serialize.flush());
+    raw.send(
+      serialize.parse({ text: "DROP TABLE items" }),
+      serialize.bind({}),
+      serialize.execute({}),
+      serialize.flush(),
+    );
     const denied = await raw.until((m) => m.type === 0x45);
     assert.match(errorText(denied) ?? "", /denied by rule no-drop-in-prod/);
     // Skipped until Sync, and the earlier insert of the same implicit transaction rolled back.
-    raw.send(serialize.parse({ text: "INSERT INTO items VALUES (21, 'x')" }), serialize.bind({}), serialize.execute({}), serialize.sync());
+    raw.send(
+      serialize.parse({ text: "INSERT INTO items VALUES (21, 'x')" }),
+      serialize.bind({}),
+      serialize.execute({}),
+      serialize.sync(),
+    );
     assert.equal(types(await raw.untilReady()), "Z");
     assert.equal(await count("id IN (20, 21)"), 0);
     raw.end();
@@ -107,7 +122,11 @@ describe("the PostgreSQL wire protocol through the gateway", () => {
     const raw = await RawPgClient.connect(f.gateway.postgres.port, "pg-prod", engineer);
     raw.send(serialize.parse({ name: "later", text: "TRUNCATE items" }), serialize.sync());
     assert.equal(types(await raw.untilReady()), "1 Z");
-    raw.send(serialize.bind({ statement: "later", portal: "p1" }), serialize.execute({ portal: "p1" }), serialize.sync());
+    raw.send(
+      serialize.bind({ statement: "later", portal: "p1" }),
+      serialize.execute({ portal: "p1" }),
+      serialize.sync(),
+    );
     const response = await raw.untilReady();
     assert.match(errorText(response) ?? "", /denied by rule no-drop-in-prod/);
     assert.ok((await count("true")) > 0);
@@ -119,14 +138,24 @@ describe("the PostgreSQL wire protocol through the gateway", () => {
     await analyst.query("PREPARE lookup(int) AS SELECT name FROM items WHERE id = $1");
     assert.deepEqual((await analyst.query("EXECUTE lookup(1)")).rows, [{ name: "one" }]);
     // An unknown name cannot be judged, so it is denied rather than passed through.
-    await assert.rejects(analyst.query("EXECUTE never_prepared(1)"), /sluice: denied: no policy rule allows this action/);
+    await assert.rejects(
+      analyst.query("EXECUTE never_prepared(1)"),
+      /sluice: denied: no policy rule allows this action/,
+    );
     // A PREPARE that was refused leaves no name behind to EXECUTE later.
-    await assert.rejects(analyst.query("PREPARE zap(int) AS DELETE FROM items WHERE id = $1"), /sluice: denied/);
+    await assert.rejects(
+      analyst.query("PREPARE zap(int) AS DELETE FROM items WHERE id = $1"),
+      /sluice: denied/,
+    );
     await assert.rejects(analyst.query("EXECUTE zap(1)"), /sluice: denied/);
     await analyst.end();
     const events = await f.gateway.store.searchAudit({ user: "alice@corp.example", limit: 20 });
-    const executed = events.find((e) => (e.data.action as { text: string } | undefined)?.text === "EXECUTE lookup(1)");
-    const facts = (executed?.data.action as { facts: { sql: { kinds: string[]; tables: string[] } } }).facts.sql;
+    const executed = events.find(
+      (e) => (e.data.action as { text: string } | undefined)?.text === "EXECUTE lookup(1)",
+    );
+    assert.ok(executed, "the EXECUTE was audited");
+    const facts = (executed.data.action as { facts: { sql: { kinds: string[]; tables: string[] } } }).facts
+      .sql;
     assert.deepEqual(facts.kinds, ["execute", "prepare", "select"]);
     assert.deepEqual(facts.tables, ["items"]);
     assert.equal(await count("id = 1"), 1);
@@ -163,7 +192,9 @@ describe("the PostgreSQL wire protocol through the gateway", () => {
     // Rows are consumed and dropped by a row-mode query with a small custom parser, so the test
     // process holds no more than the gateway does.
     let rows = 0;
-    const query = new pg.Query({ text: "SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 1000000) g", rowMode: "array" });
+    const query = new pg.Query({
+      text: "SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 1000000) g",
+    });
     query.on("row", () => {
       rows++;
     });
@@ -186,7 +217,10 @@ describe("the PostgreSQL wire protocol through the gateway", () => {
     db.exec("BEGIN EXCLUSIVE");
     try {
       const c = await client();
-      await assert.rejects(c.query("INSERT INTO items VALUES (30, 'unaudited')"), /audit trail is unavailable/);
+      await assert.rejects(
+        c.query("INSERT INTO items VALUES (30, 'unaudited')"),
+        /audit trail is unavailable/,
+      );
       await c.end();
     } finally {
       db.exec("ROLLBACK");

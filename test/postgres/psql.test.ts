@@ -29,7 +29,10 @@ describe("psql through the gateway", () => {
   test("DROP TABLE in production is denied with the rule and reason, and the table survives", async () => {
     const r = await psql(f.conninfo(), engineer, ["-c", "drop/**/TABLE orders"]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /ERROR: {2}sluice: denied by rule no-drop-in-prod: DROP and TRUNCATE are not allowed on pg-prod/);
+    assert.match(
+      r.stderr,
+      /ERROR: {2}sluice: denied by rule no-drop-in-prod: DROP and TRUNCATE are not allowed on pg-prod/,
+    );
     const app = await f.app();
     const { rows } = await app.query("SELECT count(*)::int AS n FROM orders");
     await app.end();
@@ -103,7 +106,10 @@ describe("psql through the gateway", () => {
     });
     assert.equal(copyIn.stderr, "");
     assert.equal(copyIn.code, 0);
-    const copyOut = await psql(f.conninfo("pg-dev"), analyst, ["-c", "COPY (SELECT id, note FROM orders WHERE id >= 300 ORDER BY id) TO STDOUT"]);
+    const copyOut = await psql(f.conninfo("pg-dev"), analyst, [
+      "-c",
+      "COPY (SELECT id, note FROM orders WHERE id >= 300 ORDER BY id) TO STDOUT",
+    ]);
     assert.equal(copyOut.stderr, "");
     assert.equal(copyOut.stdout, "300\tcopied one\n301\tcopied two\n");
   });
@@ -142,14 +148,22 @@ describe("psql through the gateway", () => {
     const key = await loadOrCreateSigningKey(config.signingKey.path);
     const hourAgo = new Date(Date.now() - 3600_000);
     const issuer = new TokenIssuer(key, config.tokens, { now: () => hourAgo });
-    const expired = await issuer.issue({ user: "erin@corp.example", groups: ["engineers"], kind: "human", ttlSeconds: 600 });
+    const expired = await issuer.issue({
+      user: "erin@corp.example",
+      groups: ["engineers"],
+      kind: "human",
+      ttlSeconds: 600,
+    });
     const r = await psql(f.conninfo(), expired, ["-c", "SELECT 1"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /FATAL: {2}sluice: .*expired/);
   });
 
   test("a plaintext login is refused: tokens only travel inside TLS", async () => {
-    const r = await psql(f.conninfo().replace("sslmode=require", "sslmode=disable"), engineer, ["-c", "SELECT 1"]);
+    const r = await psql(f.conninfo().replace("sslmode=require", "sslmode=disable"), engineer, [
+      "-c",
+      "SELECT 1",
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /TLS is required/);
   });
@@ -163,7 +177,10 @@ describe("psql through the gateway", () => {
   test("an unreachable upstream gives a clean error", async () => {
     const r = await psql(f.conninfo("pg-down"), engineer, ["-c", "SELECT 1"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /FATAL: {2}sluice: connection "pg-down" is unavailable: cannot reach the database/);
+    assert.match(
+      r.stderr,
+      /FATAL: {2}sluice: connection "pg-down" is unavailable: cannot reach the database/,
+    );
   });
 
   test("every decision is in the audit trail with rule and policy version", async () => {

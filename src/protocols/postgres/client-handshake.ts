@@ -6,7 +6,13 @@ import { PgProtocolError } from "./codec/message-reader.ts";
 import { parseStartupPacket, type StartupPacket, startupPacketLength } from "./codec/startup.ts";
 
 export type HandshakeResult =
-  | { readonly kind: "login"; readonly socket: Socket; readonly params: Readonly<Record<string, string>>; readonly password: string; readonly tls: boolean }
+  | {
+      readonly kind: "login";
+      readonly socket: Socket;
+      readonly params: Readonly<Record<string, string>>;
+      readonly password: string;
+      readonly tls: boolean;
+    }
   | { readonly kind: "cancel"; readonly processId: number; readonly secretKey: number };
 
 const MAX_PASSWORD_BYTES = 16 * 1024;
@@ -120,7 +126,8 @@ export async function clientHandshake(
     const head = await bytes.take(5);
     if (head[0] !== Frontend.password) throw new PgProtocolError("expected a password message");
     const length = head.readUInt32BE(1);
-    if (length < 5 || length > MAX_PASSWORD_BYTES) throw new PgProtocolError("invalid password message length");
+    if (length < 5 || length > MAX_PASSWORD_BYTES)
+      throw new PgProtocolError("invalid password message length");
     const password = parsePassword(await bytes.take(length - 4));
     // Nothing may arrive before AuthenticationOk; hold any early bytes in the socket until relayed.
     socket.pause();

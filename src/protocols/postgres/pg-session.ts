@@ -15,7 +15,7 @@ import { MessageReader, type PgMessage, PgProtocolError } from "./codec/message-
 import { denialError, flushMessage, poisonMessage, syncMessage } from "./refusal.ts";
 import { guardStatement } from "./session-guard.ts";
 import type { SqlFacts, StatementAnalysis, StatementCache } from "./sql/index.ts";
-import { type PreparedStatement, StatementRegistry } from "./statement-registry.ts";
+import { StatementRegistry } from "./statement-registry.ts";
 
 export interface PgSessionOptions {
   readonly gate: GatePort;
@@ -115,7 +115,7 @@ export class PgSession {
       while (this.queue.length > 0 && !this.closed) {
         const message = this.queue.shift()!;
         const pending = this.handleClientMessage(message);
-        if (pending) {
+        if (pending !== undefined) {
           this.o.client.pause();
           await pending;
           this.resumeClientIfIdle();
@@ -201,7 +201,10 @@ export class PgSession {
       if (!verdict.allowed) decision = verdict.refusal;
     }
     if (this.closed) return;
-    const syncs = batch.reduce((n, m) => n + (m.type === Frontend.sync || m.type === Frontend.query ? 1 : 0), 0);
+    const syncs = batch.reduce(
+      (n, m) => n + (m.type === Frontend.sync || m.type === Frontend.query ? 1 : 0),
+      0,
+    );
     if (!decision) {
       this.registry.commit();
       this.forward(
@@ -241,7 +244,11 @@ export class PgSession {
       case Frontend.execute: {
         const statement = this.registry.statementForPortal(parseExecute(message.body).portal);
         if (!statement) {
-          return { kind: "guard", reasonCode: "unknown-statement", reason: "execute of a statement the gateway has not seen" };
+          return {
+            kind: "guard",
+            reasonCode: "unknown-statement",
+            reason: "execute of a statement the gateway has not seen",
+          };
         }
         return this.collectStatements(statement.statements, actions);
       }
@@ -256,7 +263,10 @@ export class PgSession {
     }
   }
 
-  private collectStatements(statements: readonly StatementAnalysis[], actions: Action[]): Refusal | undefined {
+  private collectStatements(
+    statements: readonly StatementAnalysis[],
+    actions: Action[],
+  ): Refusal | undefined {
     let refusal: Refusal | undefined;
     for (const statement of statements) {
       const facts = this.resolvePrepared(statement.facts);
@@ -351,7 +361,8 @@ export class PgSession {
   private inspectServerMessage(type: number, body: Buffer): Buffer | undefined {
     if (type === Backend.readyForQuery) {
       this.syncsReceived++;
-      if (this.refusals.length > 0) this.refusals = this.refusals.filter((r) => r.syncIndex > this.syncsReceived);
+      if (this.refusals.length > 0)
+        this.refusals = this.refusals.filter((r) => r.syncIndex > this.syncsReceived);
       return undefined;
     }
     if (type === Backend.parameterStatus) {
@@ -375,7 +386,11 @@ export class PgSession {
   private serverLost(): void {
     if (this.closed) return;
     this.o.client.end(
-      errorResponse({ severity: "FATAL", code: "08006", message: "sluice: the connection to the database was lost" }),
+      errorResponse({
+        severity: "FATAL",
+        code: "08006",
+        message: "sluice: the connection to the database was lost",
+      }),
     );
     this.close("database connection lost");
   }
@@ -383,7 +398,9 @@ export class PgSession {
   private protocolViolation(error: unknown): void {
     if (this.closed) return;
     const message = error instanceof PgProtocolError ? error.message : "invalid message";
-    this.o.client.end(errorResponse({ severity: "FATAL", code: "08P01", message: `sluice: protocol violation: ${message}` }));
+    this.o.client.end(
+      errorResponse({ severity: "FATAL", code: "08P01", message: `sluice: protocol violation: ${message}` }),
+    );
     this.close(`protocol violation: ${message}`);
   }
 

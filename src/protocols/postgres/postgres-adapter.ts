@@ -3,13 +3,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import type { Connection, GatePort, ProtocolAdapter } from "../../core/index.ts";
 import { SluiceError } from "../../core/index.ts";
-import {
-  authenticationOk,
-  backendKeyData,
-  errorResponse,
-  readyForQuery,
-} from "./codec/backend-messages.ts";
 import { clientHandshake } from "./client-handshake.ts";
+import { authenticationOk, backendKeyData, errorResponse, readyForQuery } from "./codec/backend-messages.ts";
 import { PgSession } from "./pg-session.ts";
 import { PostgresAnalyser, type StatementCache } from "./sql/index.ts";
 import { cancelUpstream, connectUpstream, UpstreamError } from "./upstream-connection.ts";
@@ -85,7 +80,10 @@ export class PostgresAdapter implements ProtocolAdapter {
   }
 
   private async startSession(raw: Socket): Promise<void> {
-    const hello = await clientHandshake(raw, { secureContext: this.o.secureContext, requireTls: this.o.requireTls });
+    const hello = await clientHandshake(raw, {
+      secureContext: this.o.secureContext,
+      requireTls: this.o.requireTls,
+    });
     if (hello.kind === "cancel") {
       const target = this.live.get(cancelKey(hello.processId, hello.secretKey));
       if (target?.upstreamKey) cancelUpstream(target.connection.target, target.upstreamKey);
@@ -106,10 +104,16 @@ export class PostgresAdapter implements ProtocolAdapter {
       auth = await this.o.gate.authenticate(hello.password, connectionName, "postgres");
     } catch (error) {
       const message = error instanceof SluiceError && error.expose ? error.message : "authentication failed";
-      fatal(error instanceof SluiceError && error.code === "SLUICE_UNKNOWN_CONNECTION" ? "3D000" : "28P01", message);
+      fatal(
+        error instanceof SluiceError && error.code === "SLUICE_UNKNOWN_CONNECTION" ? "3D000" : "28P01",
+        message,
+      );
       return;
     }
-    const startupParams: Record<string, string> = { client_encoding: "UTF8", standard_conforming_strings: "on" };
+    const startupParams: Record<string, string> = {
+      client_encoding: "UTF8",
+      standard_conforming_strings: "on",
+    };
     for (const [key, value] of Object.entries(hello.params)) {
       if (RELAYED_PARAMS.includes(key.toLowerCase())) startupParams[key] = value;
     }

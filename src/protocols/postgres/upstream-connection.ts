@@ -51,7 +51,10 @@ export async function connectUpstream(
     let backendKey: UpstreamSession["backendKey"] = null;
     let sasl: ReturnType<typeof startSession> | null = null;
     let done = false;
-    const timer = setTimeout(() => fail(new UpstreamError("timed out connecting to the database", "unavailable")), options.timeoutMs);
+    const timer = setTimeout(
+      () => fail(new UpstreamError("timed out connecting to the database", "unavailable")),
+      options.timeoutMs,
+    );
     const fail = (error: UpstreamError): void => {
       if (done) return;
       done = true;
@@ -62,7 +65,9 @@ export async function connectUpstream(
     socket.on("error", (error: NodeJS.ErrnoException) =>
       fail(new UpstreamError(`cannot reach the database (${error.code ?? error.message})`, "unavailable")),
     );
-    socket.on("close", () => fail(new UpstreamError("the database closed the connection during start-up", "unavailable")));
+    socket.on("close", () =>
+      fail(new UpstreamError("the database closed the connection during start-up", "unavailable")),
+    );
     socket.on("connect", () => {
       socket.write(serialize.startup({ ...startupParams, user, database: target.database ?? user }));
     });
@@ -73,7 +78,9 @@ export async function connectUpstream(
           if (code === AUTH_OK) return false;
           if (code === AUTH_CLEARTEXT) socket.write(serialize.password(password));
           else if (code === AUTH_MD5) {
-            socket.write(serialize.password(await postgresMd5PasswordHash(user, password, message.body.subarray(4, 8))));
+            socket.write(
+              serialize.password(await postgresMd5PasswordHash(user, password, message.body.subarray(4, 8))),
+            );
           } else if (code === AUTH_SASL) {
             const mechanisms = message.body.toString("utf8", 4).split("\0").filter(Boolean);
             sasl = startSession(mechanisms);
@@ -84,7 +91,10 @@ export async function connectUpstream(
           } else if (code === AUTH_SASL_FINAL && sasl) {
             finalizeSession(sasl, message.body.toString("utf8", 4));
           } else {
-            throw new UpstreamError(`the database asked for an unsupported authentication method (${code})`, "auth");
+            throw new UpstreamError(
+              `the database asked for an unsupported authentication method (${code})`,
+              "auth",
+            );
           }
           return false;
         }
@@ -98,14 +108,20 @@ export async function connectUpstream(
           const fields = parseErrorFields(message.body);
           const code = fields.get("C") ?? "";
           const kind = code.startsWith("28") ? "auth" : "unavailable";
-          throw new UpstreamError(`the database refused the gateway: ${fields.get("M") ?? "unknown error"}`, kind);
+          throw new UpstreamError(
+            `the database refused the gateway: ${fields.get("M") ?? "unknown error"}`,
+            kind,
+          );
         }
         case Backend.noticeResponse:
           return false;
         case Backend.readyForQuery:
           return true;
         default:
-          throw new UpstreamError(`unexpected message ${String.fromCharCode(message.type)} during start-up`, "protocol");
+          throw new UpstreamError(
+            `unexpected message ${String.fromCharCode(message.type)} during start-up`,
+            "protocol",
+          );
       }
     };
     let chain = Promise.resolve();
@@ -128,7 +144,11 @@ export async function connectUpstream(
             }
           }
         } catch (error) {
-          fail(error instanceof UpstreamError ? error : new UpstreamError(String((error as Error).message), "protocol"));
+          fail(
+            error instanceof UpstreamError
+              ? error
+              : new UpstreamError(String((error as Error).message), "protocol"),
+          );
         }
       });
     });
@@ -136,7 +156,10 @@ export async function connectUpstream(
 }
 
 /** Sends a CancelRequest for an upstream backend on a fresh connection. */
-export function cancelUpstream(target: ConnectionTarget, key: { processId: number; secretKey: number }): void {
+export function cancelUpstream(
+  target: ConnectionTarget,
+  key: { processId: number; secretKey: number },
+): void {
   const socket = connect({ host: target.host, port: target.port });
   socket.on("error", () => socket.destroy());
   socket.on("connect", () => socket.end(serialize.cancel(key.processId, key.secretKey)));

@@ -59,8 +59,10 @@ function fieldsBody(fields: ErrorFields): Buffer {
   return Buffer.concat(parts);
 }
 
-export const errorResponse = (fields: ErrorFields): Buffer => message(Backend.errorResponse, fieldsBody(fields));
-export const noticeResponse = (fields: ErrorFields): Buffer => message(Backend.noticeResponse, fieldsBody(fields));
+export const errorResponse = (fields: ErrorFields): Buffer =>
+  message(Backend.errorResponse, fieldsBody(fields));
+export const noticeResponse = (fields: ErrorFields): Buffer =>
+  message(Backend.noticeResponse, fieldsBody(fields));
 
 /** Reads the fields of an ErrorResponse or NoticeResponse body. */
 export function parseErrorFields(body: Buffer): Map<string, string> {

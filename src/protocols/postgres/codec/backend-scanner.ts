@@ -99,7 +99,8 @@ export class BackendScanner {
   }
 
   private bodyLength(length: number): number {
-    if (length < 4 || length > this.maxMessageBytes) throw new PgProtocolError(`invalid server message length ${length}`);
+    if (length < 4 || length > this.maxMessageBytes)
+      throw new PgProtocolError(`invalid server message length ${length}`);
     return length - 4;
   }
 

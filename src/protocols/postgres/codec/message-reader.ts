@@ -34,7 +34,11 @@ export class MessageReader {
       }
       const end = offset + 1 + length;
       if (end > data.length) break;
-      out.push({ type: data[offset]!, body: data.subarray(offset + 5, end), raw: data.subarray(offset, end) });
+      out.push({
+        type: data[offset]!,
+        body: data.subarray(offset + 5, end),
+        raw: data.subarray(offset, end),
+      });
       offset = end;
     }
     if (offset < data.length) this.pending = data.subarray(offset);

@@ -30,7 +30,8 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
     if (packet.length !== 16) throw new PgProtocolError("invalid cancel request");
     return { kind: "cancel", processId: packet.readInt32BE(8), secretKey: packet.readInt32BE(12) };
   }
-  if (code !== PROTOCOL_3_0) throw new PgProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`);
+  if (code !== PROTOCOL_3_0)
+    throw new PgProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`);
   const params: Record<string, string> = Object.create(null);
   let offset = 8;
   for (;;) {
