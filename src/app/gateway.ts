@@ -7,8 +7,8 @@ import { loadOrCreateSigningKey, PublicKeySet, TokenIssuer, TokenVerifier } from
 import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
 import { openStore, type Store } from "../store/index.ts";
-import { loadTlsMaterial } from "./tls-material.ts";
 import { createHttpServer } from "./http-server.ts";
+import { loadTlsMaterial } from "./tls-material.ts";
 
 export interface RunningGateway {
   readonly postgres: { host: string; port: number };
@@ -27,9 +27,14 @@ export interface GatewayOptions {
 }
 
 /** The composition root: the one place that knows every module and wires them together. */
-export async function startGateway(config: SluiceConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: SluiceConfig,
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
   const log = options.log ?? ((message: string) => process.stderr.write(`sluice: ${message}\n`));
-  const policy = new PolicyEngine(await loadPolicyBundle(config.policies, { timeZone: config.policy.timeZone }));
+  const policy = new PolicyEngine(
+    await loadPolicyBundle(config.policies, { timeZone: config.policy.timeZone }),
+  );
   const signingKey = await loadOrCreateSigningKey(config.signingKey.path);
   const keys = await PublicKeySet.of([signingKey.publicJwk]);
   const verifier = new TokenVerifier(keys, config.tokens);

@@ -5,7 +5,10 @@ import type { PublicSigningJwk } from "../identity/index.ts";
  * The gateway's HTTP listener. Today: health and the token verification keys; the REST API,
  * web console and MCP endpoint mount here as they arrive.
  */
-export function createHttpServer(options: { jwks: () => readonly PublicSigningJwk[]; policyVersion: () => string }): Server {
+export function createHttpServer(options: {
+  jwks: () => readonly PublicSigningJwk[];
+  policyVersion: () => string;
+}): Server {
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://gateway");
     const send = (status: number, body: unknown): void => {
@@ -13,7 +16,8 @@ export function createHttpServer(options: { jwks: () => readonly PublicSigningJw
       res.end(JSON.stringify(body));
     };
     if (req.method !== "GET") return send(405, { error: "method not allowed" });
-    if (url.pathname === "/healthz") return send(200, { status: "ok", policy_version: options.policyVersion() });
+    if (url.pathname === "/healthz")
+      return send(200, { status: "ok", policy_version: options.policyVersion() });
     if (url.pathname === "/.well-known/jwks.json") return send(200, { keys: options.jwks() });
     return send(404, { error: "not found" });
   });

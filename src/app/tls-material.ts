@@ -31,7 +31,15 @@ export async function loadTlsMaterial(tls: TlsConfig | undefined, dataDir: strin
       curve: "P-256",
       algorithm: "sha256",
       notAfterDate,
-      extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
+      extensions: [
+        {
+          name: "subjectAltName",
+          altNames: [
+            { type: 2, value: "localhost" },
+            { type: 7, ip: "127.0.0.1" },
+          ],
+        },
+      ],
     });
     mkdirSync(dirname(certPath), { recursive: true, mode: 0o700 });
     writeFileSync(keyPath, pems.private, { mode: 0o600 });
