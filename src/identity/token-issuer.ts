@@ -12,7 +12,7 @@ export interface IssueRequest {
   readonly kind: PrincipalKind;
   /** Requested lifetime; defaults to the configured default and is capped at the configured maximum. */
   readonly ttlSeconds?: number;
-  /** For agents: the human they act for, carried in the `act` claim. */
+  /** For agents: the human they act for, carried in the private `obo` claim. */
   readonly onBehalfOf?: NonNullable<Principal["onBehalfOf"]>;
 }
 
@@ -21,10 +21,11 @@ export interface GatewayClaims {
   readonly groups: readonly string[];
   readonly kind: PrincipalKind;
   /**
-   * On-behalf-of: the human the subject (an agent) acts for. Unlike RFC 8693, where `act` names
-   * the actor and `sub` the party acted for, here `sub` is always the one acting.
+   * On-behalf-of: the human the subject (an agent) acts for. A private claim, not RFC 8693's
+   * `act` (which names the actor while `sub` is the party acted for): here `sub` is always the
+   * one acting, and `obo` the human behind it.
    */
-  readonly act?: { readonly sub: string; readonly groups: readonly string[] };
+  readonly obo?: { readonly sub: string; readonly groups: readonly string[] };
 }
 
 /** Mints short-lived gateway tokens (JWT, ES256) for verified principals. */
@@ -56,7 +57,7 @@ export class TokenIssuer {
     const claims: GatewayClaims = {
       groups: [...groups],
       kind,
-      ...(onBehalfOf === undefined ? {} : { act: { sub: onBehalfOf.user, groups: [...onBehalfOf.groups] } }),
+      ...(onBehalfOf === undefined ? {} : { obo: { sub: onBehalfOf.user, groups: [...onBehalfOf.groups] } }),
     };
     return new SignJWT({ ...claims })
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: this.#key.kid, typ: "JWT" })

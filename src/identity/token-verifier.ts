@@ -75,11 +75,11 @@ export class TokenVerifier {
 }
 
 function principalFrom(payload: JWTPayload): Principal {
-  const { sub, groups = [], kind, act, jti, exp } = payload;
+  const { sub, groups = [], kind, obo, jti, exp } = payload;
   if (typeof sub !== "string" || sub === "") throw invalid("missing subject");
   if (typeof kind !== "string" || !KINDS.has(kind)) throw invalid("bad kind claim");
   if (!isStringArray(groups)) throw invalid("bad groups claim");
-  const onBehalfOf = act === undefined ? undefined : actorFrom(act);
+  const onBehalfOf = obo === undefined ? undefined : actorFrom(obo);
   return Object.freeze({
     user: sub,
     groups: Object.freeze([...groups]),
@@ -91,9 +91,9 @@ function principalFrom(payload: JWTPayload): Principal {
 }
 
 function actorFrom(act: unknown): NonNullable<Principal["onBehalfOf"]> {
-  if (typeof act !== "object" || act === null) throw invalid("bad act claim");
+  if (typeof act !== "object" || act === null) throw invalid("bad obo claim");
   const { sub, groups = [] } = act as { sub?: unknown; groups?: unknown };
-  if (typeof sub !== "string" || sub === "" || !isStringArray(groups)) throw invalid("bad act claim");
+  if (typeof sub !== "string" || sub === "" || !isStringArray(groups)) throw invalid("bad obo claim");
   return Object.freeze({ user: sub, groups: Object.freeze([...groups]) });
 }
 

@@ -114,7 +114,7 @@ describe("TokenIssuer and TokenVerifier", () => {
     assert.equal(claims.nbf, NOW_S);
   });
 
-  it("carries on-behalf-of in the act claim", async () => {
+  it("carries on-behalf-of in the obo claim", async () => {
     const { issuer, verifier } = await setup();
     const token = await issuer.issue({
       user: "agent:release-bot",
@@ -123,7 +123,7 @@ describe("TokenIssuer and TokenVerifier", () => {
       ttlSeconds: 60,
       onBehalfOf: { user: "bob@example.com", groups: ["dev"] },
     });
-    assert.deepEqual(decodeJwt(token).act, { sub: "bob@example.com", groups: ["dev"] });
+    assert.deepEqual(decodeJwt(token).obo, { sub: "bob@example.com", groups: ["dev"] });
     const principal = await verifier.verify(token);
     assert.equal(principal.user, "agent:release-bot");
     assert.equal(principal.kind, "agent");
@@ -286,7 +286,7 @@ describe("TokenVerifier rejects", () => {
       await sign(key, { ...validClaims(), groups: "dba" }),
       "bad groups claim",
     );
-    await refusedAsInvalid(verifier, await sign(key, { ...validClaims(), act: "bob" }), "bad act claim");
+    await refusedAsInvalid(verifier, await sign(key, { ...validClaims(), obo: "bob" }), "bad obo claim");
     await refusedAsInvalid(
       verifier,
       await sign(key, { ...validClaims(), exp: "never" as unknown as number }),
