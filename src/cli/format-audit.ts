@@ -13,7 +13,7 @@ export function formatAuditLine(event: StoredAuditRecord): string {
   const decision = event.data.decision as { rule_ids?: string[]; reason?: string } | undefined;
   const parts = [event.time, event.type.padEnd(15), event.user ?? "-", event.connection ?? "-"];
   if (decision) parts.push(`[${(decision.rule_ids ?? []).join(",") || "-"}]`);
-  if (action?.text !== undefined) parts.push(JSON.stringify(printable(action.text)));
+  if (action?.text !== undefined) parts.push(`"${printable(action.text)}"`);
   if (decision?.reason && event.effect !== "allow") parts.push(`reason: ${printable(decision.reason)}`);
   return parts.join("  ");
 }
