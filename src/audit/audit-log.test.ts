@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { AuditQuery, AuditRecord, Store, StoredAuditRecord } from "../store/index.ts";
+import { AuditLog } from "./audit-log.ts";
+
+class CountingStore implements Store {
+  readonly kind = "memory";
+  batches: AuditRecord[][] = [];
+  failing = false;
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    if (this.failing) throw new Error("disk full");
+    this.batches.push([...records]);
+  }
+  async searchAudit(_query: AuditQuery): Promise<StoredAuditRecord[]> {
+    return [];
+  }
+  async close(): Promise<void> {}
+}
+
+const event = (id: string): AuditRecord => ({
+  id,
+  time: "2026-01-01T00:00:00.000Z",
+  type: "action.allowed",
+  sessionId: null,
+  user: null,
+  connection: null,
+  effect: null,
+  data: {},
+});
+
+test("events recorded in one turn of the event loop are committed together", async () => {
+  const store = new CountingStore();
+  const log = new AuditLog(store);
+  await Promise.all([log.record(event("a")), log.record(event("b")), log.record(event("c"))]);
+  await log.record(event("d"));
+  assert.deepEqual(
+    store.batches.map((b) => b.map((r) => r.id)),
+    [["a", "b", "c"], ["d"]],
+  );
+});
+
+test("every caller of a failed batch learns that its event is not durable", async () => {
+  const store = new CountingStore();
+  store.failing = true;
+  const log = new AuditLog(store);
+  const results = await Promise.allSettled([log.record(event("a")), log.record(event("b"))]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["rejected", "rejected"],
+  );
+  store.failing = false;
+  await log.record(event("c"));
+  assert.deepEqual(
+    store.batches.map((b) => b.map((r) => r.id)),
+    [["c"]],
+  );
+});
