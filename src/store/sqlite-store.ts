@@ -6,7 +6,7 @@ import type { AuditQuery, AuditRecord, Store, StoredAuditRecord } from "./store.
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
+  id TEXT NOT NULL,
   time TEXT NOT NULL,
   type TEXT NOT NULL,
   session_id TEXT,
@@ -16,7 +16,6 @@ CREATE TABLE IF NOT EXISTS audit_events (
   data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(time);
-CREATE INDEX IF NOT EXISTS audit_events_user ON audit_events(user, time);
 `;
 
 interface Row {

@@ -36,6 +36,10 @@ interface PendingRefusal {
   readonly syncIndex: number;
 }
 
+/** Client bytes framed but not yet handled: above the high mark the client socket is paused. */
+const QUEUE_HIGH_WATER = 1024 * 1024;
+const QUEUE_LOW_WATER = 256 * 1024;
+
 type Refusal = { readonly kind: "guard"; readonly reasonCode: string; readonly reason: string };
 
 /**
@@ -52,6 +56,8 @@ export class PgSession {
   private batch: PgMessage[] = [];
   private batchBytes = 0;
   private queue: PgMessage[] = [];
+  private queuedBytes = 0;
+  private clientPaused = false;
   private pumping = false;
   private skipUntilSync = false;
   private syncsForwarded = 0;
@@ -104,7 +110,15 @@ export class PgSession {
       this.protocolViolation(error);
       return;
     }
-    for (const m of messages) this.queue.push(m);
+    for (const m of messages) {
+      this.queue.push(m);
+      this.queuedBytes += m.raw.length;
+    }
+    // Backpressure: stop reading from a client that sends faster than batches are judged.
+    if (this.queuedBytes > QUEUE_HIGH_WATER && !this.clientPaused) {
+      this.clientPaused = true;
+      this.o.client.pause();
+    }
     if (this.queue.length > 0) void this.pump();
   }
 
@@ -114,12 +128,10 @@ export class PgSession {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const message = this.queue.shift()!;
+        this.queuedBytes -= message.raw.length;
         const pending = this.handleClientMessage(message);
-        if (pending !== undefined) {
-          this.o.client.pause();
-          await pending;
-          this.resumeClientIfIdle();
-        }
+        if (pending !== undefined) await pending;
+        if (this.clientPaused && this.queuedBytes < QUEUE_LOW_WATER) this.resumeClientIfIdle();
       }
     } catch (error) {
       this.protocolViolation(error);
@@ -129,7 +141,9 @@ export class PgSession {
   }
 
   private resumeClientIfIdle(): void {
-    if (!this.closed && !this.o.upstream.writableNeedDrain) this.o.client.resume();
+    if (this.closed || this.o.upstream.writableNeedDrain || this.queuedBytes >= QUEUE_LOW_WATER) return;
+    this.clientPaused = false;
+    this.o.client.resume();
   }
 
   /** Returns a promise only when the message ended a batch that must be judged. */
@@ -329,8 +343,12 @@ export class PgSession {
   private forward(chunks: readonly Buffer[], syncs: number): void {
     const { upstream } = this.o;
     this.syncsForwarded += syncs;
-    if (chunks.length === 1) upstream.write(chunks[0]!);
-    else upstream.write(Buffer.concat(chunks));
+    const ok = chunks.length === 1 ? upstream.write(chunks[0]!) : upstream.write(Buffer.concat(chunks));
+    if (!ok && !this.clientPaused) {
+      // The server reads slower than the client sends (e.g. COPY FROM STDIN): stop reading.
+      this.clientPaused = true;
+      this.o.client.pause();
+    }
   }
 
   private onServerData(chunk: Buffer): void {
