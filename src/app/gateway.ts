@@ -8,6 +8,7 @@ import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { createHttpServer } from "./http-server.ts";
+import { PolicyReloader, type PolicyReloadResult, type PolicyReloadTrigger } from "./policy-reloader.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 
 export interface RunningGateway {
@@ -15,6 +16,11 @@ export interface RunningGateway {
   readonly http: { host: string; port: number };
   readonly tlsCertPath: string;
   readonly policyVersion: () => string;
+  /**
+   * Loads the policy directory again. A valid bundle replaces the current one atomically (live
+   * sessions included); an invalid one is reported and the current one stays in force.
+   */
+  reloadPolicy(options?: { trigger?: PolicyReloadTrigger; by?: string }): Promise<PolicyReloadResult>;
   readonly store: Store;
   readonly issuer: TokenIssuer;
   close(): Promise<void>;
@@ -24,6 +30,10 @@ export interface GatewayOptions {
   readonly log?: (message: string) => void;
   /** Accept password logins without TLS (tests of plain clients and loopback benchmarks only). */
   readonly allowPlaintext?: boolean;
+  /** Reload the policy when a file in the policy directory changes. Default true. */
+  readonly watchPolicies?: boolean;
+  /** Quiet time after a policy file change before reloading. Default 200 ms. */
+  readonly policyReloadDebounceMs?: number;
 }
 
 /** The composition root: the one place that knows every module and wires them together. */
@@ -41,6 +51,14 @@ export async function startGateway(
   const issuer = new TokenIssuer(signingKey, config.tokens);
   const store = openStore(config.store);
   const audit = new AuditLog(store);
+  const reloader = new PolicyReloader({
+    dir: config.policies,
+    engine: policy,
+    timeZone: config.policy.timeZone,
+    audit,
+    log,
+    ...(options.policyReloadDebounceMs === undefined ? {} : { debounceMs: options.policyReloadDebounceMs }),
+  });
   const tls = await loadTlsMaterial(config.tls, dirname(config.signingKey.path));
   const gate = new Gate({
     decider: policy,
@@ -61,20 +79,30 @@ export async function startGateway(
   });
   await loadSqlParser();
   const pgAddress = await postgres.listen(config.listeners.postgres.host, config.listeners.postgres.port);
-  const http = createHttpServer({ jwks: () => [signingKey.publicJwk], policyVersion: () => policy.version });
+  const http = createHttpServer({
+    jwks: () => [signingKey.publicJwk],
+    policyVersion: () => policy.version,
+    admin: {
+      authenticate: (token) => verifier.verify(token),
+      reloadPolicy: (by) => reloader.reload("admin-api", by),
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.listeners.http.port, config.listeners.http.host, resolve);
   });
   const httpPort = (http.address() as AddressInfo).port;
+  if (options.watchPolicies ?? true) reloader.watch();
   return {
     postgres: pgAddress,
     http: { host: config.listeners.http.host, port: httpPort },
     tlsCertPath: tls.certPath,
     policyVersion: () => policy.version,
+    reloadPolicy: (reload = {}) => reloader.reload(reload.trigger ?? "call", reload.by),
     store,
     issuer,
     async close() {
+      await reloader.close();
       await postgres.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();

@@ -1,1 +1,3 @@
 export { type GatewayOptions, type RunningGateway, startGateway } from "./gateway.ts";
+export { ADMIN_GROUP } from "./http-server.ts";
+export type { PolicyReloadResult, PolicyReloadTrigger } from "./policy-reloader.ts";

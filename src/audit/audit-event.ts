@@ -9,6 +9,8 @@ export const AuditEventType = {
   sessionRefused: "session.refused",
   actionAllowed: "action.allowed",
   actionDenied: "action.denied",
+  policyReloaded: "policy.reloaded",
+  policyReloadFailed: "policy.reload_failed",
 } as const;
 
 function principalData(session: SessionContext): Record<string, unknown> {
@@ -76,9 +78,24 @@ export function decisionEvent(
         reason: decision.reason,
         rule_ids: decision.ruleIds,
         policy_version: decision.policyVersion,
+        ...(decision.policyCommit ? { policy_commit: decision.policyCommit } : {}),
         ...(decision.shadowRuleIds?.length ? { shadow_rule_ids: decision.shadowRuleIds } : {}),
       },
       batch_id: batchId,
     },
+  };
+}
+
+/** A gateway event outside any session (policy reloads); `user` is who asked, when known. */
+export function gatewayEvent(type: string, data: Record<string, unknown>, user?: string): AuditRecord {
+  return {
+    id: randomUUID(),
+    time: new Date().toISOString(),
+    type,
+    sessionId: null,
+    user: user ?? null,
+    connection: null,
+    effect: null,
+    data,
   };
 }

@@ -1,7 +1,7 @@
 import type { AuditRecord, Store } from "../store/index.ts";
 
 interface Pending {
-  readonly record: AuditRecord;
+  readonly records: readonly AuditRecord[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -18,8 +18,13 @@ export class AuditLog {
   constructor(private readonly store: Store) {}
 
   record(record: AuditRecord): Promise<void> {
+    return this.recordAll([record]);
+  }
+
+  /** Records several events that stand or fall together (one promise for the lot). */
+  recordAll(records: readonly AuditRecord[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ records, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -32,7 +37,7 @@ export class AuditLog {
     this.queue = [];
     this.scheduled = false;
     try {
-      await this.store.appendAudit(batch.map((p) => p.record));
+      await this.store.appendAudit(batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records));
       for (const p of batch) p.resolve();
     } catch (error) {
       for (const p of batch) p.reject(error);

@@ -1,2 +1,2 @@
-export { AuditEventType, decisionEvent, sessionEvent } from "./audit-event.ts";
+export { AuditEventType, decisionEvent, gatewayEvent, sessionEvent } from "./audit-event.ts";
 export { AuditLog } from "./audit-log.ts";

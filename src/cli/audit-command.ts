@@ -15,7 +15,7 @@ interface SearchOptions {
 }
 
 /** `--since` takes a duration back from now (`7d`) or an ISO timestamp. */
-function parseSince(value: string | undefined): Date | undefined {
+export function parseSince(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const seconds = parseDuration(value);
   if (seconds !== undefined) return new Date(Date.now() - seconds * 1000);

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { SluiceError } from "../core/index.ts";
 import { registerAuditCommands } from "./audit-command.ts";
+import { registerPolicyCommands } from "./policy-command.ts";
 import { registerServeCommand } from "./serve-command.ts";
 import { registerTokenCommands } from "./token-command.ts";
 
@@ -10,6 +11,7 @@ const program = new Command("sluice")
 registerServeCommand(program);
 registerTokenCommands(program);
 registerAuditCommands(program);
+registerPolicyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof SluiceError || error instanceof Error ? error.message : String(error);

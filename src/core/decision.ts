@@ -15,8 +15,10 @@ export interface Decision {
   readonly reason: string;
   /** Rules that produced the effect (the deciding ones first). */
   readonly ruleIds: readonly string[];
-  /** Hash of the policy bundle (and git commit when known) that decided. */
+  /** Hash of the policy bundle that decided (`sha256:<hex>`). */
   readonly policyVersion: string;
+  /** Git commit (HEAD) of the policy directory's checkout when it is one; informational. */
+  readonly policyCommit?: string;
   /** Rules in shadow mode that would have changed the outcome, for audit only. */
   readonly shadowRuleIds?: readonly string[];
   readonly approval?: ApprovalRequirement;

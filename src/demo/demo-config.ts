@@ -1,8 +1,7 @@
 /** The demo's configuration file (data/demo/sluice.yaml) and the run-time adjustments to it. */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { withHiddenPassword } from "../config/hidden-password.ts";
-import { loadConfig, type SluiceConfig } from "../config/index.ts";
+import { loadConfig, type SluiceConfig, withHiddenPassword } from "../config/index.ts";
 import type { Connection } from "../core/index.ts";
 import { isPortFree } from "./ports.ts";
 

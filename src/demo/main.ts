@@ -9,7 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type RunningGateway, startGateway } from "../app/gateway.ts";
+import { type RunningGateway, startGateway } from "../app/index.ts";
 import { type DemoConfig, loadDemoConfig, writeDemoConfigIfMissing } from "./demo-config.ts";
 import { type DemoDatabase, ensureSecretFile, startDemoDatabase } from "./demo-database.ts";
 import { type DemoInstructions, renderInstructions } from "./instructions.ts";

@@ -118,7 +118,8 @@ test("an allowed batch is audited before the verdict returns", async () => {
   const verdict = await gate.judge(session, [action("SELECT 1")]);
   assert.equal(verdict.allowed, true);
   const [event] = await store.searchAudit({ type: "action.allowed" });
-  assert.equal((event?.data.decision as { rule_ids: string[] }).rule_ids[0], "r-allow");
+  assert.ok(event, "the allowed action was audited");
+  assert.equal((event.data.decision as { rule_ids: string[] }).rule_ids[0], "r-allow");
 });
 
 test("authentication refuses an unknown connection or the wrong protocol", async () => {

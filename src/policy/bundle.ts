@@ -88,6 +88,7 @@ export class PolicyBundle {
         reason: `policy evaluation failed (${error instanceof Error ? error.message : String(error)}); denying`,
         ruleIds: [],
         policyVersion: this.version,
+        ...(this.gitCommit === undefined ? {} : { policyCommit: this.gitCommit }),
       };
     }
   }
@@ -268,6 +269,7 @@ export class PolicyBundle {
       ruleIds,
       policyVersion: this.version,
     };
+    if (this.gitCommit !== undefined) decision.policyCommit = this.gitCommit;
     if (approval !== undefined) decision.approval = approval;
     if (masks !== undefined) decision.masks = masks;
     return decision;

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ErrorCodes, SluiceError } from "../core/index.ts";
 import { bundleHash, compilePolicyBundle, type PolicyFile } from "./compile.ts";
 import { formatDiagnostic, type PolicyDiagnostic, PolicyError } from "./errors.ts";
+import { sqlAction } from "./test-support.ts";
 
 function diagnosticsOf(files: PolicyFile[] | string): readonly PolicyDiagnostic[] {
   const list = typeof files === "string" ? [{ path: "prod.yaml", text: files }] : files;
@@ -357,5 +358,12 @@ describe("bundle hash", () => {
     assert.equal(bundle.gitCommit, "a".repeat(40));
     assert.equal(bundle.version, bundleHash(files));
     assert.equal(compilePolicyBundle(files).gitCommit, undefined);
+  });
+
+  it("records the git commit on every decision as policyCommit", () => {
+    const decision = compilePolicyBundle(files, { gitCommit: "b".repeat(40) }).decide(sqlAction());
+    assert.equal(decision.policyVersion, bundleHash(files));
+    assert.equal(decision.policyCommit, "b".repeat(40));
+    assert.equal("policyCommit" in compilePolicyBundle(files).decide(sqlAction()), false);
   });
 });

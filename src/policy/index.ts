@@ -17,7 +17,28 @@ export {
   factSchema,
   renderFactTable,
 } from "./fact-schema.ts";
-export { loadPolicyBundle, readPolicyFiles } from "./load.ts";
+export { loadPolicyBundle, readPolicyFiles, readPolicyTestFiles } from "./load.ts";
+export {
+  type BrokenPolicyTest,
+  type PolicyTestCase,
+  type PolicyTestExpectation,
+  type PolicyTestFile,
+  type PolicyTestGiven,
+  parsePolicyTestFile,
+} from "./policy-test-file.ts";
+export {
+  type BatchOutcome,
+  combineDecisions,
+  evaluatePolicyTests,
+  type PolicyTestMismatch,
+  type PolicyTestOptions,
+  type PolicyTestReport,
+  type PolicyTestResult,
+  runPolicyTests,
+  SettableClock,
+  type StatementOutcome,
+  testAction,
+} from "./policy-test-runner.ts";
 export type { TimeFacts } from "./time.ts";
 export type {
   MaskRequirement,

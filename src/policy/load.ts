@@ -13,7 +13,16 @@ const TEST_FILE = /\.test\.ya?ml$/;
  * Every `*.yaml` / `*.yml` under `dir` (recursively; `*.test.yaml` / `*.test.yml` and entries
  * whose name starts with `.` are skipped), as `/`-separated paths relative to `dir`, sorted.
  */
-export async function readPolicyFiles(dir: string): Promise<PolicyFile[]> {
+export function readPolicyFiles(dir: string): Promise<PolicyFile[]> {
+  return readFiles(dir, (name) => POLICY_FILE.test(name) && !TEST_FILE.test(name));
+}
+
+/** Every `*.test.yaml` / `*.test.yml` under `dir`, found and named like `readPolicyFiles`. */
+export function readPolicyTestFiles(dir: string): Promise<PolicyFile[]> {
+  return readFiles(dir, (name) => TEST_FILE.test(name));
+}
+
+async function readFiles(dir: string, wanted: (name: string) => boolean): Promise<PolicyFile[]> {
   const files: PolicyFile[] = [];
   const visit = async (relative: string): Promise<void> => {
     const entries = await readdir(join(dir, relative), { withFileTypes: true });
@@ -21,7 +30,7 @@ export async function readPolicyFiles(dir: string): Promise<PolicyFile[]> {
       if (entry.name.startsWith(".")) continue;
       const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) await visit(path);
-      else if (entry.isFile() && POLICY_FILE.test(entry.name) && !TEST_FILE.test(entry.name)) {
+      else if (entry.isFile() && wanted(entry.name)) {
         files.push({ path, text: await readFile(join(dir, path), "utf8") });
       }
     }

@@ -145,7 +145,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** The deepest YAML node along `path`, and the key node when the last segment is a map key. */
-function nodeAt(root: Node | null, path: readonly PropertyKey[]): { node: Node | null; key?: Node } {
+export function nodeAt(root: Node | null, path: readonly PropertyKey[]): { node: Node | null; key?: Node } {
   let node: Node | null = root;
   for (const segment of path) {
     if (isMap(node)) {
@@ -165,7 +165,7 @@ function nodeAt(root: Node | null, path: readonly PropertyKey[]): { node: Node |
   return { node };
 }
 
-function keyNode(map: Node | null, key: string): Node | undefined {
+export function keyNode(map: Node | null, key: string): Node | undefined {
   if (!isMap(map)) return undefined;
   const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
   return pair?.key as Node | undefined;
@@ -320,7 +320,7 @@ export function parsePolicyFile(file: string, text: string): ParsedFile {
 }
 
 /** One diagnostic per issue (per key for unknown fields), positioned at the offending node. */
-function issueDiagnostics(
+export function issueDiagnostics(
   base: Node | null,
   issue: z.core.$ZodIssue,
   data: unknown,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type GatewayFixture, startGatewayFixture } from "../harness/gateway-fixture.ts";
 import { psql } from "../harness/psql.ts";
-import { runCli } from "../harness/run-cli.ts";
+import { sluice as runCli } from "../harness/sluice-cli.ts";
 
 describe("the sluice command line", () => {
   let f: GatewayFixture;
@@ -66,17 +66,26 @@ describe("the sluice command line", () => {
     assert.equal(events[0]?.type, "action.denied");
     assert.equal(events[0]?.data.action.text, "DROP TABLE nothing_here");
     const all = await runCli(["audit", "search", "-c", f.configPath, "--user", "dave@corp.example"]);
-    assert.match(all.stdout, /action\.allowed .*dave@corp\.example {2}pg-prod {2}\[engineers-write\] {2}"SELECT 1"/);
-    assert.match(all.stdout, /action\.denied .*\[no-drop-in-prod\] {2}"DROP TABLE nothing_here" {2}reason: DROP and TRUNCATE/);
+    assert.match(
+      all.stdout,
+      /action\.allowed .*dave@corp\.example {2}pg-prod {2}\[engineers-write\] {2}"SELECT 1"/,
+    );
+    assert.match(
+      all.stdout,
+      /action\.denied .*\[no-drop-in-prod\] {2}"DROP TABLE nothing_here" {2}reason: DROP and TRUNCATE/,
+    );
   });
 
   test("statement text cannot forge lines in audit search output", async () => {
     const token = await f.token("mallory@corp.example", ["engineers"]);
-    await psql(f.conninfo(), token, ["-c", "SELECT 1 -- \n2026-01-01T00:00:00Z action.allowed  admin  \u001b[2J"]);
+    await psql(f.conninfo(), token, [
+      "-c",
+      "SELECT 1 -- \n2026-01-01T00:00:00Z action.allowed  admin  \u001b[2J",
+    ]);
     const r = await runCli(["audit", "search", "-c", f.configPath, "--user", "mallory@corp.example"]);
     const actionLines = r.stdout.split("\n").filter((line) => line.includes("action."));
     assert.equal(actionLines.length, 1);
-    assert.doesNotMatch(r.stdout, /\u001b/);
+    assert.ok(!r.stdout.includes("\u001b"), "no raw escape character reaches the terminal");
     assert.match(r.stdout, /\\n2026-01-01T00:00:00Z action\.allowed {2}admin {2}\\x1b\[2J/);
   });
 
