@@ -1,6 +1,7 @@
 /**
  * End-to-end throughput and latency: pgbench against direct PostgreSQL, pgbouncer and the
- * Sluice gateway (own process, full enforcement). `npm run bench`; see bench/RESULTS.md.
+ * Sluice gateway (own process, full enforcement), after two in-process micro-benchmarks (policy
+ * decisions over a 50-rule bundle, SQL analysis). `npm run bench`; see bench/RESULTS.md.
  * Env: BENCH_SECONDS (per run, default 10), BENCH_SCALE (default 10), BENCH_QUICK=1 (smoke
  * check), BENCH_PROFILE=1|0|auto (gateway CPU profile; auto = when a target is missed).
  */
@@ -21,11 +22,13 @@ import {
   runPgbench,
 } from "./pgbench-runner.ts";
 import { ensurePgbouncer, type RunningPgbouncer, startPgbouncer } from "./pgbouncer.ts";
+import { formatPolicyDecisionBench, runPolicyDecisionBench } from "./policy-decision.ts";
 import { cpuMicros } from "./proc-stats.ts";
 import {
   DIRECT,
   describeMachine,
   machineLines,
+  microBenchSection,
   PGBOUNCER,
   profileSection,
   type Row,
@@ -35,6 +38,7 @@ import {
   verdicts,
   writeResults,
 } from "./report.ts";
+import { formatSqlAnalysisBench, runSqlAnalysisBench } from "./sql-analysis.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, "..");
@@ -107,6 +111,14 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "sluice-bench-"));
   cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
   log(`sluice bench: ${quick ? "QUICK smoke check, " : ""}${seconds} s per run, scale ${scale}`);
+
+  // In-process micro-benchmarks first, while no server competes for the CPU (a few seconds each).
+  log("micro-benchmark: policy decision");
+  const policyBench = runPolicyDecisionBench();
+  for (const line of formatPolicyDecisionBench(policyBench)) log(`  ${line}`);
+  log("micro-benchmark: SQL analysis");
+  const sqlBench = await runSqlAnalysisBench();
+  for (const line of formatSqlAnalysisBench(sqlBench)) log(`  ${line}`);
 
   const pg = await startPostgres();
   cleanups.push(() => pg.stop());
@@ -294,6 +306,8 @@ async function main(): Promise<void> {
     "Targets for Sluice (TLS is the production row; ≥0.5x direct and ≥0.7x pgbouncer TPS at -c 8, <150 µs added mean latency at -c 1):",
     "",
     ...verdict.lines,
+    "",
+    microBenchSection(policyBench, sqlBench),
   ];
   if (profile)
     sections.push(

@@ -1,6 +1,14 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Action, Decision, SessionContext } from "../core/index.ts";
 import type { AuditRecord } from "../store/index.ts";
+
+/** Event ids: a random per-process prefix and a counter; unique without a UUID per event. */
+const idPrefix = randomBytes(9).toString("base64url");
+let idCounter = 0;
+export function eventId(): string {
+  idCounter++;
+  return `${idPrefix}-${idCounter.toString(36)}`;
+}
 
 /** Audit event types, past tense and dotted. Documented in docs/audit.md. */
 export const AuditEventType = {
@@ -30,7 +38,7 @@ export function sessionEvent(
   extra: Record<string, unknown> = {},
 ): AuditRecord {
   return {
-    id: randomUUID(),
+    id: eventId(),
     time: new Date().toISOString(),
     type,
     sessionId: session.id,
@@ -50,38 +58,56 @@ export function sessionEvent(
   };
 }
 
+/** Serialised once per session and per (frozen, cached) facts object: the hot path reuses them. */
+const sessionJson = new WeakMap<SessionContext, string>();
+const factsJson = new WeakMap<object, string>();
+
+function sessionPart(session: SessionContext): string {
+  let json = sessionJson.get(session);
+  if (json === undefined) {
+    const c = session.connection;
+    json = `"principal":${JSON.stringify(principalData(session))},"connection":${JSON.stringify({ name: c.name, protocol: c.protocol, labels: c.labels })}`;
+    sessionJson.set(session, json);
+  }
+  return json;
+}
+
+function factsPart(facts: Action["facts"]): string {
+  let json = factsJson.get(facts);
+  if (json === undefined) {
+    json = JSON.stringify(facts);
+    factsJson.set(facts, json);
+  }
+  return json;
+}
+
 export function decisionEvent(
   session: SessionContext,
   action: Action,
   decision: Decision,
   batchId: string,
 ): AuditRecord {
+  const decisionData = {
+    effect: decision.effect,
+    reason_code: decision.reasonCode,
+    reason: decision.reason,
+    rule_ids: decision.ruleIds,
+    policy_version: decision.policyVersion,
+    ...(decision.policyCommit ? { policy_commit: decision.policyCommit } : {}),
+    ...(decision.shadowRuleIds?.length ? { shadow_rule_ids: decision.shadowRuleIds } : {}),
+  };
+  const dataJson = `{${sessionPart(session)},"action":{"kind":${JSON.stringify(action.kind)},"protocol":${JSON.stringify(action.protocol)},"text":${JSON.stringify(action.text)},"facts":${factsPart(action.facts)}},"decision":${JSON.stringify(decisionData)},"batch_id":${JSON.stringify(batchId)}}`;
   return {
-    id: randomUUID(),
+    id: eventId(),
     time: new Date().toISOString(),
     type: decision.effect === "allow" ? AuditEventType.actionAllowed : AuditEventType.actionDenied,
     sessionId: session.id,
     user: session.principal.user,
     connection: session.connection.name,
     effect: decision.effect,
-    data: {
-      principal: principalData(session),
-      connection: {
-        name: session.connection.name,
-        protocol: session.connection.protocol,
-        labels: session.connection.labels,
-      },
-      action: { kind: action.kind, protocol: action.protocol, text: action.text, facts: action.facts },
-      decision: {
-        effect: decision.effect,
-        reason_code: decision.reasonCode,
-        reason: decision.reason,
-        rule_ids: decision.ruleIds,
-        policy_version: decision.policyVersion,
-        ...(decision.policyCommit ? { policy_commit: decision.policyCommit } : {}),
-        ...(decision.shadowRuleIds?.length ? { shadow_rule_ids: decision.shadowRuleIds } : {}),
-      },
-      batch_id: batchId,
+    dataJson,
+    get data(): Record<string, unknown> {
+      return JSON.parse(dataJson) as Record<string, unknown>;
     },
   };
 }
@@ -89,7 +115,7 @@ export function decisionEvent(
 /** A gateway event outside any session (policy reloads); `user` is who asked, when known. */
 export function gatewayEvent(type: string, data: Record<string, unknown>, user?: string): AuditRecord {
   return {
-    id: randomUUID(),
+    id: eventId(),
     time: new Date().toISOString(),
     type,
     sessionId: null,

@@ -1,2 +1,2 @@
-export { AuditEventType, decisionEvent, gatewayEvent, sessionEvent } from "./audit-event.ts";
+export { AuditEventType, decisionEvent, eventId, gatewayEvent, sessionEvent } from "./audit-event.ts";
 export { AuditLog } from "./audit-log.ts";

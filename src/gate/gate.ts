@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { AuditEventType, type AuditLog, decisionEvent, sessionEvent } from "../audit/index.ts";
+import { AuditEventType, type AuditLog, decisionEvent, eventId, sessionEvent } from "../audit/index.ts";
 import {
   type Action,
   type BatchVerdict,
@@ -114,7 +114,7 @@ export class Gate implements GatePort {
     decisions: readonly Decision[],
     refusal: Decision | undefined,
   ): Promise<BatchVerdict> {
-    const batchId = randomUUID();
+    const batchId = eventId();
     try {
       await Promise.all(
         actions.map((action, i) =>

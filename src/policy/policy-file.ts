@@ -8,6 +8,7 @@ import type { PolicyDiagnostic } from "./errors.ts";
 
 export const API_VERSION = "sluice/v1";
 export const RULE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+const DETECTOR_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 const nonEmptyString = z.string().min(1, "must not be empty");
@@ -66,7 +67,7 @@ const MaskSchema = z
       .array(z.string().regex(/^[A-Za-z0-9_*?]+(\.[A-Za-z0-9_*?]+)*$/, "columns look like table.column"))
       .optional(),
     detectors: z
-      .array(z.string().regex(NAME_PATTERN, "detector names are lower case, e.g. email"))
+      .array(z.string().regex(DETECTOR_PATTERN, "detector names are lower case, e.g. email or credit_card"))
       .optional(),
     strategy: z
       .enum(MASK_STRATEGIES, { error: `must be one of ${MASK_STRATEGIES.join(", ")}` })

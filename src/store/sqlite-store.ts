@@ -47,7 +47,16 @@ export class SqliteStore implements Store {
     );
     this.insertMany = this.db.transaction((records: readonly AuditRecord[]) => {
       for (const r of records) {
-        insert.run(r.id, r.time, r.type, r.sessionId, r.user, r.connection, r.effect, JSON.stringify(r.data));
+        insert.run(
+          r.id,
+          r.time,
+          r.type,
+          r.sessionId,
+          r.user,
+          r.connection,
+          r.effect,
+          r.dataJson ?? JSON.stringify(r.data),
+        );
       }
     });
   }

@@ -8,6 +8,8 @@ export interface AuditRecord {
   readonly connection: string | null;
   readonly effect: string | null;
   readonly data: Readonly<Record<string, unknown>>;
+  /** `data` already serialised, when the producer has it (the hot path); must equal JSON of `data`. */
+  readonly dataJson?: string;
 }
 
 export interface StoredAuditRecord extends AuditRecord {
