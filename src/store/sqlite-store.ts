@@ -5,7 +5,7 @@ import type { AuditQuery, AuditRecord, Store, StoredAuditRecord } from "./store.
 
 const schema = `
 CREATE TABLE IF NOT EXISTS audit_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
   time TEXT NOT NULL,
   type TEXT NOT NULL,
