@@ -1,5 +1,5 @@
+export { formatDuration, parseDuration } from "../core/index.ts";
 export { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./config-error.ts";
-export { formatDuration, parseDuration } from "./duration.ts";
 export { withHiddenPassword } from "./hidden-password.ts";
 export { type LoadConfigOptions, loadConfig, parseConfig } from "./load-config.ts";
 export { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } from "./protocols.ts";

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "../core/index.ts";
 import { parseListenAddress } from "./listen-address.ts";
 import { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } from "./protocols.ts";
 import { parseSecretRef, SECRET_REF_HINT, type SecretRef } from "./secret-ref.ts";

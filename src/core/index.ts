@@ -9,6 +9,7 @@ export {
 } from "./connection.ts";
 export type { Decider } from "./decider.ts";
 export { type ApprovalRequirement, type Decision, denial, type Effect } from "./decision.ts";
+export { formatDuration, parseDuration } from "./duration.ts";
 export { ErrorCodes, SluiceError } from "./errors.ts";
 export type { BatchVerdict, GatePort, SessionContext } from "./gate-port.ts";
 export type { Principal, PrincipalKind } from "./principal.ts";

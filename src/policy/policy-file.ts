@@ -4,6 +4,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar } from "yaml";
 import { z } from "zod";
+import { parseDuration as parseCoreDuration } from "../core/index.ts";
 import type { PolicyDiagnostic } from "./errors.ts";
 
 export const API_VERSION = "sluice/v1";
@@ -14,14 +15,10 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const nonEmptyString = z.string().min(1, "must not be empty");
 const stringList = z.array(nonEmptyString).min(1, "must list at least one entry");
 
-const DURATION_PATTERN = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
-
 /** `1h30m` → 5400. Undefined when not a positive duration. */
 export function parseDuration(text: string): number | undefined {
-  const m = DURATION_PATTERN.exec(text);
-  if (m === null || text === "") return undefined;
-  const seconds = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
-  return seconds > 0 ? seconds : undefined;
+  const seconds = parseCoreDuration(text);
+  return seconds !== undefined && seconds > 0 ? seconds : undefined;
 }
 
 const MatchSchema = z.strictObject({
@@ -59,7 +56,7 @@ const ApprovalSchema = z.strictObject({
     .default("1h"),
 });
 
-export const MASK_STRATEGIES = ["redact", "hash", "partial"] as const;
+export const MASK_STRATEGIES = ["redact", "hash", "partial", "null"] as const;
 
 const MaskSchema = z
   .strictObject({
@@ -242,16 +239,22 @@ function blockOffset(source: string, start: number, end: number, index: number):
   return end;
 }
 
-/** Parses one file. Never throws: every problem becomes a diagnostic. */
-export function parsePolicyFile(file: string, text: string): ParsedFile {
+/** A YAML document with helpers that turn offsets and nodes into 1-based line/column. */
+export function parseYamlWithPositions(text: string) {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const diagnostics: PolicyDiagnostic[] = [];
   const pos = (offset: number) => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
   const nodePos = (node: Node | null | undefined) => pos(node?.range?.[0] ?? 0);
+  return { doc, pos, nodePos };
+}
+
+/** Parses one file. Never throws: every problem becomes a diagnostic. */
+export function parsePolicyFile(file: string, text: string): ParsedFile {
+  const { doc, pos, nodePos } = parseYamlWithPositions(text);
+  const diagnostics: PolicyDiagnostic[] = [];
 
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {

@@ -7,7 +7,7 @@ import { isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { z } from "zod";
 import type { ConnectionInfo, Effect, PrincipalKind } from "../core/index.ts";
 import type { PolicyDiagnostic } from "./errors.ts";
-import { issueDiagnostics, nodeAt } from "./policy-file.ts";
+import { issueDiagnostics, nodeAt, parseYamlWithPositions } from "./policy-file.ts";
 
 /** `2024-05-06T10:30:00Z`, `2024-05-06T12:30:00.5+02:00`: a zone is required, so tests are portable. */
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -109,14 +109,8 @@ export interface PolicyTestFile {
 
 /** Parses one test file; `file` is the name used in diagnostics. */
 export function parsePolicyTestFile(file: string, text: string): PolicyTestFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const { doc, pos, nodePos } = parseYamlWithPositions(text);
   const diagnostics: PolicyDiagnostic[] = [];
-  const pos = (offset: number) => {
-    const p = lineCounter.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
-  const nodePos = (node: Node | null | undefined) => pos(node?.range?.[0] ?? 0);
   const empty = { file, tests: [], broken: [] };
 
   if (doc.errors.length > 0) {

@@ -3,7 +3,7 @@ import type { TimeFacts } from "./time.ts";
 
 export type RuleEffect = Effect | "mask";
 export type RuleMode = "enforce" | "shadow";
-export type MaskStrategy = "redact" | "hash" | "partial";
+export type MaskStrategy = "redact" | "hash" | "partial" | "null";
 
 /** What a mask rule asks the data path to hide in results. */
 export interface MaskRequirement {

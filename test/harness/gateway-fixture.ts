@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningGateway, startGateway } from "../../src/app/gateway.ts";
 import { loadConfig } from "../../src/config/index.ts";
+import { configYaml } from "./config-yaml.ts";
 import { startPostgres, type TestPostgres } from "./postgres-server.ts";
 
 export const APP_PASSWORD = "app-secret-Ünïcode";
@@ -67,24 +68,13 @@ export async function startGatewayFixture(
   const configPath = join(dir, "sluice.yaml");
   writeFileSync(
     configPath,
-    `listeners: { http: 127.0.0.1:0, postgres: 127.0.0.1:0 }
-store: sqlite:./data/sluice.db
-signing_key: file:./data/signing-key.pem
-policies: ./policies
-connections:
-  - name: pg-prod
-    protocol: postgres
-    labels: { env: prod }
-    target: { host: 127.0.0.1, port: ${pg.port}, database: app, user: app, password: file:./app-password }
-  - name: pg-dev
-    protocol: postgres
-    labels: { env: dev }
-    target: { host: 127.0.0.1, port: ${pg.port}, database: app, user: app, password: file:./app-password }
-  - name: pg-down
-    protocol: postgres
-    labels: { env: dev }
-    target: { host: 127.0.0.1, port: 1, database: app, user: app, password: file:./app-password }
-`,
+    configYaml({
+      connections: [
+        { name: "pg-prod", env: "prod", port: pg.port, passwordFile: "./app-password" },
+        { name: "pg-dev", env: "dev", port: pg.port, passwordFile: "./app-password" },
+        { name: "pg-down", env: "dev", port: 1, passwordFile: "./app-password" },
+      ],
+    }),
   );
   const config = await loadConfig(configPath);
   const gateway = await startGateway(config, {

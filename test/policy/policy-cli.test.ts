@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { configYaml } from "../harness/config-yaml.ts";
 import { lastLine, sluice } from "../harness/sluice-cli.ts";
 
 const POLICY = `apiVersion: sluice/v1
@@ -105,16 +106,10 @@ tests:
     writeFileSync(path("app-password"), "x\n");
     writeFileSync(
       path("sluice.yaml"),
-      `listeners: { http: 127.0.0.1:0, postgres: 127.0.0.1:0 }
-store: sqlite:./data/sluice.db
-signing_key: file:./data/signing-key.pem
-policies: ./good
-connections:
-  - name: pg-prod
-    protocol: postgres
-    labels: { env: prod }
-    target: { host: 127.0.0.1, port: 5432, database: app, user: app, password: file:./app-password }
-`,
+      configYaml({
+        policies: "./good",
+        connections: [{ name: "pg-prod", env: "prod", port: 5432, passwordFile: "./app-password" }],
+      }),
     );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { configYaml } from "../harness/config-yaml.ts";
 import { type GatewayFixture, startGatewayFixture, TEST_POLICY } from "../harness/gateway-fixture.ts";
 import { LivePsql } from "../harness/live-psql.ts";
 import { REPO_ROOT } from "../harness/sluice-cli.ts";
@@ -170,16 +171,7 @@ describe("sluice serve reloads the policy on SIGHUP", () => {
     writeFileSync(join(dir, "pw"), "x\n");
     writeFileSync(
       join(dir, "sluice.yaml"),
-      `listeners: { http: 127.0.0.1:0, postgres: 127.0.0.1:0 }
-store: sqlite:./data/sluice.db
-signing_key: file:./data/signing-key.pem
-policies: ./policies
-connections:
-  - name: pg-prod
-    protocol: postgres
-    labels: { env: prod }
-    target: { host: 127.0.0.1, port: 1, database: app, user: app, password: file:./pw }
-`,
+      configYaml({ connections: [{ name: "pg-prod", env: "prod", port: 1, passwordFile: "./pw" }] }),
     );
   });
   after(() => {
