@@ -5,7 +5,8 @@ export interface TestConnection {
   readonly port: number;
   readonly database?: string;
   readonly user?: string;
-  readonly passwordFile: string;
+  /** Omitted for a server that trusts the gateway. */
+  readonly passwordFile?: string;
 }
 
 /** A gateway configuration on free loopback ports with a local store and signing key. */
@@ -19,7 +20,7 @@ export function configYaml(options: {
       (c) => `  - name: ${c.name}
     protocol: postgres
     labels: { env: ${c.env} }
-    target: { host: 127.0.0.1, port: ${c.port}, database: ${c.database ?? "app"}, user: ${c.user ?? "app"}, password: file:${c.passwordFile} }`,
+    target: { host: 127.0.0.1, port: ${c.port}, database: ${c.database ?? "app"}, user: ${c.user ?? "app"}${c.passwordFile ? `, password: file:${c.passwordFile}` : ""} }`,
     )
     .join("\n");
   return `listeners: { http: 127.0.0.1:0, postgres: 127.0.0.1:0 }
