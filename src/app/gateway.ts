@@ -1,12 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
-import { AuditLog } from "../audit/index.ts";
+import { AuditLog, JsonlFileSink, RetentionJob, type RetentionSummary } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
 import { Gate } from "../gate/index.ts";
 import { loadOrCreateSigningKey, PublicKeySet, TokenIssuer, TokenVerifier } from "../identity/index.ts";
 import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
 import { openStore, type Store } from "../store/index.ts";
+import { AuditCheckpointer } from "./audit-checkpointer.ts";
 import { createHttpServer } from "./http-server.ts";
 import { PolicyReloader, type PolicyReloadResult, type PolicyReloadTrigger } from "./policy-reloader.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
@@ -23,6 +24,15 @@ export interface RunningGateway {
   reloadPolicy(options?: { trigger?: PolicyReloadTrigger; by?: string }): Promise<PolicyReloadResult>;
   readonly store: Store;
   readonly issuer: TokenIssuer;
+  /**
+   * Applies audit retention now (after any run in progress); `now` moves the clock. Undefined when
+   * no retention is configured or the run failed (it is logged).
+   */
+  applyAuditRetention(now?: Date): Promise<RetentionSummary | undefined>;
+  /** Signs the audit chain's head into it now (also done periodically and when closing). */
+  checkpointAudit(): Promise<void>;
+  /** Exports everything recorded so far to every audit sink. */
+  drainAuditSinks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +61,17 @@ export async function startGateway(
   const issuer = new TokenIssuer(signingKey, config.tokens);
   const store = openStore(config.store);
   const audit = new AuditLog(store);
+  const sinks = config.audit.sinks.map((sink) => new JsonlFileSink({ store, path: sink.path, log }));
+  const checkpointer = new AuditCheckpointer(
+    store,
+    audit,
+    signingKey,
+    config.audit.checkpointIntervalSeconds * 1000,
+    log,
+  );
+  const retention = config.audit.retention
+    ? new RetentionJob(store, config.audit.retention, config.audit.retentionIntervalSeconds * 1000, log)
+    : undefined;
   const reloader = new PolicyReloader({
     dir: config.policies,
     engine: policy,
@@ -92,7 +113,17 @@ export async function startGateway(
     http.listen(config.listeners.http.port, config.listeners.http.host, resolve);
   });
   const httpPort = (http.address() as AddressInfo).port;
+  try {
+    for (const sink of sinks) await sink.start();
+  } catch (error) {
+    await postgres.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await store.close();
+    throw error;
+  }
   if (options.watchPolicies ?? true) reloader.watch();
+  retention?.start();
+  checkpointer.start();
   return {
     postgres: pgAddress,
     http: { host: config.listeners.http.host, port: httpPort },
@@ -101,11 +132,24 @@ export async function startGateway(
     reloadPolicy: (reload = {}) => reloader.reload(reload.trigger ?? "call", reload.by),
     store,
     issuer,
+    applyAuditRetention: async (now) => retention?.run(now),
+    checkpointAudit: () => checkpointer.checkpoint(),
+    async drainAuditSinks() {
+      await audit.settle();
+      await Promise.all(sinks.map((sink) => sink.drain()));
+    },
     async close() {
       await reloader.close();
       await postgres.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
+      // Sessions record their end as they close: write those, then export everything.
+      await audit.settle();
+      await retention?.close();
+      await checkpointer.close();
+      for (const sink of sinks) {
+        await sink.close().catch((error: unknown) => log(`audit sink ${sink.path}: ${String(error)}`));
+      }
       await store.close();
     },
   };

@@ -19,7 +19,15 @@ export const AuditEventType = {
   actionDenied: "action.denied",
   policyReloaded: "policy.reloaded",
   policyReloadFailed: "policy.reload_failed",
+  retentionApplied: "audit.retention_applied",
+  checkpoint: "audit.checkpoint",
 } as const;
+
+/**
+ * Event types of the trail's own bookkeeping: retention keeps their bodies (verification reads
+ * them) until they leave with the oldest rows.
+ */
+export const BOOKKEEPING_TYPE_PREFIX = "audit.";
 
 function principalData(session: SessionContext): Record<string, unknown> {
   const p = session.principal;

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { AuditQuery, AuditRecord, Store, StoredAuditRecord } from "../store/index.ts";
+import type {
+  AuditQuery,
+  AuditRecord,
+  ChainedAuditRecord,
+  ChainHead,
+  RetentionStep,
+  Store,
+  StoredAuditRecord,
+} from "../store/index.ts";
 import { AuditLog } from "./audit-log.ts";
 
 class CountingStore implements Store {
@@ -13,6 +21,15 @@ class CountingStore implements Store {
   }
   async searchAudit(_query: AuditQuery): Promise<StoredAuditRecord[]> {
     return [];
+  }
+  async readAuditChain(): Promise<ChainedAuditRecord[]> {
+    return [];
+  }
+  async auditHead(): Promise<ChainHead | undefined> {
+    return undefined;
+  }
+  async applyAuditRetention(): Promise<RetentionStep | undefined> {
+    return undefined;
   }
   async close(): Promise<void> {}
 }
@@ -54,4 +71,17 @@ test("every caller of a failed batch learns that its event is not durable", asyn
     store.batches.map((b) => b.map((r) => r.id)),
     [["c"]],
   );
+});
+
+test("settle waits until everything recorded so far is written", async () => {
+  const store = new CountingStore();
+  const log = new AuditLog(store);
+  void log.record(event("a"));
+  void log.record(event("b"));
+  await log.settle();
+  assert.deepEqual(
+    store.batches.map((b) => b.map((r) => r.id)),
+    [["a", "b"]],
+  );
+  await log.settle(); // nothing pending: returns at once
 });

@@ -14,6 +14,7 @@ interface Pending {
 export class AuditLog {
   private queue: Pending[] = [];
   private scheduled = false;
+  private writing: Promise<void> | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -32,10 +33,24 @@ export class AuditLog {
     });
   }
 
+  /** Resolves once everything recorded so far has been written (or refused). */
+  async settle(): Promise<void> {
+    while (this.scheduled || this.writing !== undefined) {
+      await (this.writing ?? new Promise<void>((resolve) => setImmediate(resolve)));
+    }
+  }
+
   private async flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     this.scheduled = false;
+    const writing = this.write(batch);
+    this.writing = writing;
+    await writing;
+    if (this.writing === writing) this.writing = undefined;
+  }
+
+  private async write(batch: readonly Pending[]): Promise<void> {
     try {
       await this.store.appendAudit(batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records));
       for (const p of batch) p.resolve();

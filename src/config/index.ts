@@ -13,6 +13,9 @@ export {
 } from "./secret-ref.ts";
 export { formatSize, parseSize } from "./size.ts";
 export type {
+  AuditConfig,
+  AuditRetentionConfig,
+  AuditSinkConfig,
   LimitsConfig,
   ListenAddress,
   ListenersConfig,

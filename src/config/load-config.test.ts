@@ -107,9 +107,39 @@ describe("parseConfig: valid files", () => {
       },
       policy: { timeZone: "UTC" },
       limits: { maxMessageBytes: 16_777_216, maxBatchBytes: 67_108_864, maxConnections: 1000 },
+      audit: { sinks: [], retentionIntervalSeconds: 3600, checkpointIntervalSeconds: 3600 },
       connections: [],
     });
     assert.equal(config.tls, undefined);
+    assert.equal(config.audit.retention, undefined);
+  });
+
+  it("reads audit sinks and retention per event type", async () => {
+    const config = await parse(
+      [
+        "audit:",
+        "  sinks:",
+        "    - { type: jsonl, path: file:./audit/trail.jsonl }",
+        "  retention:",
+        "    action.allowed: 90d",
+        "    policy.reload_failed: 30d",
+        "    default: 365d",
+        "  retention_interval: 15m",
+        "  checkpoint_interval: 10m",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(config.audit)), {
+      sinks: [{ type: "jsonl", path: "/etc/sluice/audit/trail.jsonl" }],
+      retention: {
+        byType: { "action.allowed": 90 * 86_400, "policy.reload_failed": 30 * 86_400 },
+        defaultSeconds: 365 * 86_400,
+      },
+      retentionIntervalSeconds: 900,
+      checkpointIntervalSeconds: 600,
+    });
+    const withoutDefault = await parse("audit: { retention: { action.allowed: 7d } }\n");
+    assert.deepEqual(withoutDefault.audit.retention, { byType: { "action.allowed": 604_800 } });
   });
 
   it("fills defaults inside partly written sections", async () => {
@@ -336,6 +366,26 @@ describe("parseConfig: errors", () => {
         "sluice.yaml:6:36: limits.max_connections: expected a number between 1 and 1000000",
       ].join("\n"),
     );
+  });
+
+  it("validates audit sinks and retention", async () => {
+    const text = [
+      "audit:",
+      "  sinks:",
+      "    - { type: syslog, path: file:./a.jsonl }",
+      "    - { type: jsonl, path: ./b.jsonl }",
+      "    - { type: jsonl, path: file:./c.jsonl }",
+      "    - { type: jsonl, path: file:./c.jsonl }",
+      "  retention: { action.allowed: 10m, Bad Key: 1d, default: forever }",
+      "",
+    ].join("\n");
+    const message = await messageOf(text);
+    assert.match(message, /sluice\.yaml:3:\d+: audit\.sinks\[0\]\.type: expected jsonl/);
+    assert.match(message, /sluice\.yaml:4:\d+: audit\.sinks\[1\]\.path: expected file:<path>/);
+    assert.match(message, /sluice\.yaml:6:\d+: audit\.sinks\[3\]\.path: the same file as sinks\[2\]/);
+    assert.match(message, /audit\.retention\["action\.allowed"\]: expected a duration between 1h and /);
+    assert.match(message, /audit\.retention\["Bad Key"\]: expected default or an event type/);
+    assert.match(message, /audit\.retention\.default: expected a duration/);
   });
 
   it("checks values against each other", async () => {

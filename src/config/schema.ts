@@ -6,7 +6,7 @@ import { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } fr
 import { parseSecretRef, SECRET_REF_HINT, type SecretRef } from "./secret-ref.ts";
 import { formatSize, parseSize } from "./size.ts";
 import { parseStoreLocation } from "./store-location.ts";
-import type { LimitsConfig, SluiceConfig, TokensConfig } from "./types.ts";
+import type { AuditConfig, LimitsConfig, SluiceConfig, TokensConfig } from "./types.ts";
 
 /** A connection as written in the file: the password is still a reference. */
 export interface ParsedConnection {
@@ -38,7 +38,11 @@ export const DEFAULTS = {
   tokens: { issuer: "sluice", audience: "sluice", defaultTtl: "15m", maxTtl: "12h", leeway: "30s" },
   timeZone: "UTC",
   limits: { maxMessageBytes: 16 * 1024 ** 2, maxBatchBytes: 64 * 1024 ** 2, maxConnections: 1000 },
+  audit: { retentionInterval: "1h", checkpointInterval: "1h" },
 } as const;
+
+/** Retention keys: `default`, or an event type such as `action.allowed`. */
+const RETENTION_KEY = /^(?:default|[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)$/;
 
 /** A schema-level message that leaves "missing required key" to the per-parse error map. */
 function unlessMissing(message: string) {
@@ -230,6 +234,63 @@ export function createConfigSchema(baseDir: string) {
       return parsed.ok ? parsed.store : fail(ctx, parsed.message);
     });
 
+  const sink = z.strictObject({
+    type: z.literal("jsonl", { error: unlessMissing("expected jsonl (the JSON-lines file sink)") }),
+    path: filePath,
+  });
+
+  const audit = z
+    .strictObject({
+      sinks: z
+        .array(sink)
+        .superRefine(
+          (items, ctx) => {
+            const seen = new Map<string, number>();
+            for (const [index, item] of items.entries()) {
+              const path: unknown = (item as { path?: unknown } | undefined)?.path;
+              if (typeof path !== "string") continue;
+              const first = seen.get(path);
+              if (first === undefined) seen.set(path, index);
+              else {
+                ctx.addIssue({
+                  code: "custom",
+                  path: [index, "path"],
+                  message: `the same file as sinks[${first}]`,
+                });
+              }
+            }
+          },
+          // Also run when some items are invalid, so duplicates are reported with everything else.
+          { when: (payload) => Array.isArray(payload.value) },
+        )
+        .prefault([]),
+      retention: z
+        .record(
+          z.string().regex(RETENTION_KEY, {
+            error: "expected default or an event type such as action.allowed",
+          }),
+          duration(3600, 100 * 365 * 86_400),
+        )
+        .optional(),
+      retention_interval: duration(60, 7 * 86_400).prefault(DEFAULTS.audit.retentionInterval),
+      checkpoint_interval: duration(60, 7 * 86_400).prefault(DEFAULTS.audit.checkpointInterval),
+    })
+    .transform((value): AuditConfig => {
+      const retention =
+        value.retention === undefined
+          ? undefined
+          : (() => {
+              const { default: fallback, ...byType } = value.retention;
+              return fallback === undefined ? { byType } : { byType, defaultSeconds: fallback };
+            })();
+      return {
+        sinks: value.sinks.map((s) => ({ type: s.type, path: s.path })),
+        retention,
+        retentionIntervalSeconds: value.retention_interval,
+        checkpointIntervalSeconds: value.checkpoint_interval,
+      };
+    });
+
   return z
     .strictObject({
       listeners: z
@@ -245,6 +306,7 @@ export function createConfigSchema(baseDir: string) {
       tokens: tokens.prefault({}),
       policy: z.strictObject({ time_zone: timeZone.prefault(DEFAULTS.timeZone) }).prefault({}),
       limits: limits.prefault({}),
+      audit: audit.prefault({}),
       connections: connections.prefault([]),
     })
     .transform(
@@ -257,6 +319,7 @@ export function createConfigSchema(baseDir: string) {
         tokens: raw.tokens,
         policy: { timeZone: raw.policy.time_zone },
         limits: raw.limits,
+        audit: raw.audit,
         connections: raw.connections,
       }),
     );

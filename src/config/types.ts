@@ -12,6 +12,7 @@ export interface SluiceConfig {
   readonly tokens: TokensConfig;
   readonly policy: PolicyConfig;
   readonly limits: LimitsConfig;
+  readonly audit: AuditConfig;
   /** Backends with their secrets resolved. The password is hidden from JSON and inspect output. */
   readonly connections: readonly Connection[];
 }
@@ -62,4 +63,26 @@ export interface LimitsConfig {
   readonly maxMessageBytes: number;
   readonly maxBatchBytes: number;
   readonly maxConnections: number;
+}
+
+export interface AuditSinkConfig {
+  readonly type: "jsonl";
+  /** Absolute path of the JSON-lines file; its cursor is kept beside it (`<path>.cursor`). */
+  readonly path: string;
+}
+
+export interface AuditRetentionConfig {
+  /** Seconds to keep events of each listed type. */
+  readonly byType: Readonly<Record<string, number>>;
+  /** Seconds to keep events of every other type; absent: kept forever. */
+  readonly defaultSeconds?: number;
+}
+
+export interface AuditConfig {
+  readonly sinks: readonly AuditSinkConfig[];
+  /** Absent: nothing is ever removed. */
+  readonly retention: AuditRetentionConfig | undefined;
+  readonly retentionIntervalSeconds: number;
+  /** How often a signed checkpoint of the chain's head is written (and once at shutdown). */
+  readonly checkpointIntervalSeconds: number;
 }

@@ -26,4 +26,5 @@ export const ErrorCodes = {
   upstreamAuthFailed: "SLUICE_UPSTREAM_AUTH_FAILED",
   protocolViolation: "SLUICE_PROTOCOL_VIOLATION",
   unknownConnection: "SLUICE_UNKNOWN_CONNECTION",
+  maskingFailed: "SLUICE_MASKING_FAILED",
 } as const;

@@ -73,6 +73,8 @@ export function renderInstructions(d: DemoInstructions): string {
     "# The audit trail: every session and every decision, with its rule and reason",
     `npx sluice audit search -c ${config}`,
     `npx sluice audit search -c ${config} --decision deny`,
+    "# ... and its hash chain: proves that no event was edited, deleted or reordered",
+    `npx sluice audit verify -c ${config}`,
     "",
     "Ctrl-C stops the gateway and the demo database.",
     "",

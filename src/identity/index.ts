@@ -1,3 +1,10 @@
+export {
+  AUDIT_HEAD_TYPE,
+  type HeadVerification,
+  type SignedHead,
+  signAuditHead,
+  verifyAuditHead,
+} from "./audit-head-signature.ts";
 export { PublicKeySet } from "./public-key-set.ts";
 export {
   importSigningKey,

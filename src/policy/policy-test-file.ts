@@ -3,7 +3,7 @@
  * cases (`given` an identity, a connection and a command, `expect` a decision). Parsing never
  * throws: every problem becomes a diagnostic with file, line and column.
  */
-import { isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isSeq, type Node } from "yaml";
 import { z } from "zod";
 import type { ConnectionInfo, Effect, PrincipalKind } from "../core/index.ts";
 import type { PolicyDiagnostic } from "./errors.ts";

@@ -1,3 +1,15 @@
+export { bodyHash, GENESIS_HASH, linkHash } from "./chain.ts";
 export { openStore, type StoreLocation } from "./open-store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
-export type { AuditQuery, AuditRecord, Store, StoredAuditRecord } from "./store.ts";
+export type {
+  AuditQuery,
+  AuditRecord,
+  ChainedAuditRecord,
+  ChainHead,
+  ChainQuery,
+  RetentionCutoffs,
+  RetentionRequest,
+  RetentionStep,
+  Store,
+  StoredAuditRecord,
+} from "./store.ts";

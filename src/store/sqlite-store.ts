@@ -1,10 +1,24 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { AuditQuery, AuditRecord, Store, StoredAuditRecord } from "./store.ts";
+import { SluiceError } from "../core/index.ts";
+import { bodyHash, GENESIS_HASH, linkHash, wellFormed } from "./chain.ts";
+import type {
+  AuditQuery,
+  AuditRecord,
+  ChainedAuditRecord,
+  ChainHead,
+  ChainQuery,
+  RetentionRequest,
+  RetentionStep,
+  Store,
+  StoredAuditRecord,
+} from "./store.ts";
 
-const schema = `
-CREATE TABLE IF NOT EXISTS audit_events (
+/** The file format this code writes (`PRAGMA user_version`). 0 is the unchained format before it. */
+const FORMAT_VERSION = 1;
+
+const TABLE = `(
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
   time TEXT NOT NULL,
@@ -13,10 +27,16 @@ CREATE TABLE IF NOT EXISTS audit_events (
   user TEXT,
   connection TEXT,
   effect TEXT,
-  data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(time);
-`;
+  data TEXT,
+  prev_hash TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+)`;
+
+/** Searches and retention only look at events that still have their body. */
+const INDEXES = "CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(time) WHERE data IS NOT NULL;";
+
+const COLUMNS = "seq, id, time, type, session_id, user, connection, effect, data, prev_hash, body_hash, hash";
 
 interface Row {
   seq: number;
@@ -27,46 +47,201 @@ interface Row {
   user: string | null;
   connection: string | null;
   effect: string | null;
-  data: string;
+  data: string | null;
+  prev_hash: string;
+  body_hash: string;
+  hash: string;
 }
 
-/** The embedded store: one SQLite file in WAL mode. Writes are synchronous and batched by callers. */
+type RowValues = [
+  number,
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string,
+  string,
+  string,
+  string,
+];
+
+/** Computes the chained row for `record` at `seq` after `prevHash` (see chain.ts). */
+function chainRow(record: AuditRecord, seq: number, prevHash: string): RowValues {
+  const id = wellFormed(record.id);
+  const time = wellFormed(record.time);
+  const type = wellFormed(record.type);
+  const sessionId = wellFormed(record.sessionId);
+  const user = wellFormed(record.user);
+  const connection = wellFormed(record.connection);
+  const effect = wellFormed(record.effect);
+  const dataJson = record.dataJson ?? JSON.stringify(record.data);
+  if (typeof dataJson !== "string") throw new TypeError("audit data must be a JSON object");
+  const body = bodyHash({ sessionId, user, connection, effect, dataJson });
+  const hash = linkHash({ seq, prevHash, id, time, type }, body);
+  return [seq, id, time, type, sessionId, user, connection, effect, dataJson, prevHash, body, hash];
+}
+
+function toChained(row: Row): ChainedAuditRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    time: row.time,
+    type: row.type,
+    sessionId: row.session_id,
+    user: row.user,
+    connection: row.connection,
+    effect: row.effect,
+    dataJson: row.data,
+    prevHash: row.prev_hash,
+    bodyHash: row.body_hash,
+    hash: row.hash,
+  };
+}
+
+const isPrimaryKeyClash = (error: unknown): boolean =>
+  (error as { code?: unknown }).code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Writes are synchronous and batched by callers.
+ *
+ * The audit trail is a hash chain with one writer per file: the head (last seq and hash) is read
+ * once at open and kept in memory, and each append computes its rows' hashes inside the insert
+ * transaction. Rows are inserted with explicit seqs, so a second writer cannot fork the chain: its
+ * clash aborts the transaction, the head is read again and the batch is chained once more.
+ *
+ * A file of the unchained format (before the chain existed) is upgraded when opened: its rows are
+ * chained in seq order in one transaction. A file of a newer format is refused.
+ */
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
   private readonly db: Database.Database;
-  private readonly insertMany: (records: readonly AuditRecord[]) => void;
+  private readonly insertMany: (records: readonly AuditRecord[], head: ChainHead) => ChainHead;
+  private readonly insertRow: Database.Statement<RowValues>;
+  private head: ChainHead;
 
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 2000 });
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.exec(schema);
-    const insert = this.db.prepare(
-      "INSERT INTO audit_events (id, time, type, session_id, user, connection, effect, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    try {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.transaction(() => this.ensureFormat(path)).immediate();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.insertRow = this.db.prepare<RowValues>(
+      `INSERT INTO audit_events (${COLUMNS}) VALUES (${"?, ".repeat(11)}?)`,
     );
-    this.insertMany = this.db.transaction((records: readonly AuditRecord[]) => {
-      for (const r of records) {
-        insert.run(
-          r.id,
-          r.time,
-          r.type,
-          r.sessionId,
-          r.user,
-          r.connection,
-          r.effect,
-          r.dataJson ?? JSON.stringify(r.data),
+    this.insertMany = this.db.transaction((records: readonly AuditRecord[], head: ChainHead) =>
+      this.insertChained(records, head),
+    );
+    this.head = this.readHead();
+  }
+
+  private ensureFormat(path: string): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version === FORMAT_VERSION) return;
+    if (version > FORMAT_VERSION) {
+      throw new SluiceError(
+        "SLUICE_STORE_FORMAT",
+        `${path}: the audit store was written by a newer Sluice (format ${version}; this version reads ${FORMAT_VERSION})`,
+      );
+    }
+    const legacy = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
+      .get();
+    if (legacy === undefined) {
+      this.db.exec(`CREATE TABLE audit_events ${TABLE}; ${INDEXES}`);
+    } else {
+      this.upgradeUnchained();
+    }
+    this.db.pragma(`user_version = ${FORMAT_VERSION}`);
+  }
+
+  /** Format 0 had no chain: copy its rows in seq order into a chained table. */
+  private upgradeUnchained(): void {
+    this.db.exec(`CREATE TABLE audit_events_chained ${TABLE}`);
+    const insert = this.db.prepare<RowValues>(
+      `INSERT INTO audit_events_chained (${COLUMNS}) VALUES (${"?, ".repeat(11)}?)`,
+    );
+    const page = this.db.prepare(
+      "SELECT seq, id, time, type, session_id, user, connection, effect, data FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 10000",
+    );
+    let prevHash = GENESIS_HASH;
+    let afterSeq = Number.MIN_SAFE_INTEGER;
+    for (;;) {
+      const rows = page.all(afterSeq) as (Omit<Row, "prev_hash" | "body_hash" | "hash"> & { data: string })[];
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const values = chainRow(
+          {
+            id: row.id,
+            time: row.time,
+            type: row.type,
+            sessionId: row.session_id,
+            user: row.user,
+            connection: row.connection,
+            effect: row.effect,
+            data: {},
+            dataJson: row.data,
+          },
+          row.seq,
+          prevHash,
         );
+        insert.run(...values);
+        prevHash = values[11];
+        afterSeq = row.seq;
       }
-    });
+    }
+    this.db.exec(
+      `DROP TABLE audit_events; ALTER TABLE audit_events_chained RENAME TO audit_events; ${INDEXES}`,
+    );
+  }
+
+  private readHead(): ChainHead {
+    const row = this.db.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").get() as
+      | ChainHead
+      | undefined;
+    return row ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Inserts records after `head`; call inside a transaction. Returns the new head. */
+  private insertChained(records: readonly AuditRecord[], head: ChainHead): ChainHead {
+    let { seq, hash } = head;
+    for (const record of records) {
+      const values = chainRow(record, seq + 1, hash);
+      this.insertRow.run(...values);
+      seq = values[0];
+      hash = values[11];
+    }
+    return { seq, hash };
+  }
+
+  /** Runs a chain-extending transaction; on a seq clash (another writer) re-reads the head once. */
+  private extend<T>(write: (head: ChainHead) => { result: T; head: ChainHead }): T {
+    let outcome: { result: T; head: ChainHead };
+    try {
+      outcome = write(this.head);
+    } catch (error) {
+      if (!isPrimaryKeyClash(error)) throw error;
+      this.head = this.readHead();
+      outcome = write(this.head);
+    }
+    this.head = outcome.head;
+    return outcome.result;
   }
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
-    this.insertMany(records);
+    if (records.length === 0) return;
+    this.extend((head) => ({ result: undefined, head: this.insertMany(records, head) }));
   }
 
   async searchAudit(query: AuditQuery): Promise<StoredAuditRecord[]> {
-    const where: string[] = [];
+    const where: string[] = ["data IS NOT NULL"];
     const args: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined): void => {
       if (value === undefined) return;
@@ -78,8 +253,8 @@ export class SqliteStore implements Store {
     add("effect = ?", query.effect);
     add("type = ?", query.type);
     add("time >= ?", query.since?.toISOString());
-    const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, query.limit ?? 100) as Row[];
+    const sql = `SELECT * FROM audit_events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, query.limit ?? 100) as (Row & { data: string })[];
     return rows.reverse().map((row) => ({
       seq: row.seq,
       id: row.id,
@@ -91,6 +266,85 @@ export class SqliteStore implements Store {
       effect: row.effect,
       data: JSON.parse(row.data) as Record<string, unknown>,
     }));
+  }
+
+  async readAuditChain(query: ChainQuery): Promise<ChainedAuditRecord[]> {
+    const where = ["seq > ?"];
+    const args: (string | number)[] = [query.afterSeq ?? 0];
+    if (query.type !== undefined) {
+      where.push("type = ?");
+      args.push(query.type);
+    }
+    if (query.since !== undefined) {
+      where.push("time >= ?");
+      args.push(query.since.toISOString());
+    }
+    const sql = `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, query.limit) as Row[]).map(toChained);
+  }
+
+  async auditHead(): Promise<ChainHead | undefined> {
+    const head = this.readHead();
+    return head.seq === 0 ? undefined : head;
+  }
+
+  async applyAuditRetention(request: RetentionRequest): Promise<RetentionStep | undefined> {
+    const { byType, default: fallback } = request.cutoffs;
+    const types = Object.keys(byType);
+    // The cutoff that applies to a row's type; NULL (never expires) for unlisted types without a default.
+    const cutoff = `(CASE type ${types.map(() => "WHEN ? THEN ? ").join("")}ELSE ? END)`;
+    const cutoffArgs = [...types.flatMap((t) => [t, byType[t] ?? ""]), fallback ?? null];
+    const latest = [...Object.values(byType), ...(fallback === undefined ? [] : [fallback])].sort().at(-1);
+    if (latest === undefined) return undefined;
+    const prefix = request.keepBodyTypePrefix;
+    const keepsBody = "substr(type, 1, ?) = ?";
+    const expired = `time < ${cutoff}`;
+    const findRedactable = this.db.prepare(
+      `SELECT seq FROM audit_events WHERE data IS NOT NULL AND time < ? AND NOT ${keepsBody} AND ${expired} ORDER BY time LIMIT ?`,
+    );
+    const redact = this.db.prepare(
+      "UPDATE audit_events SET session_id = NULL, user = NULL, connection = NULL, effect = NULL, data = NULL WHERE seq = ?",
+    );
+    // Rows that may leave with the prefix: redacted ones, and bookkeeping rows past retention.
+    const prefixRows = this.db.prepare(
+      `SELECT seq, hash, (data IS NULL OR (${keepsBody} AND ${expired})) AS leaves FROM audit_events ORDER BY seq LIMIT ?`,
+    );
+    const deletePrefix = this.db.prepare("DELETE FROM audit_events WHERE seq <= ?");
+
+    const step = this.db.transaction((head: ChainHead) => {
+      const seqs = (
+        findRedactable.all(latest, prefix.length, prefix, ...cutoffArgs, request.maxRows) as { seq: number }[]
+      ).map((r) => r.seq);
+      for (const seq of seqs) redact.run(seq);
+      const redacted = seqs.length
+        ? {
+            count: seqs.length,
+            firstSeq: seqs.reduce((a, b) => Math.min(a, b)),
+            lastSeq: seqs.reduce((a, b) => Math.max(a, b)),
+          }
+        : null;
+
+      const leading = prefixRows.all(prefix.length, prefix, ...cutoffArgs, request.maxRows) as {
+        seq: number;
+        hash: string;
+        leaves: number;
+      }[];
+      let last: { seq: number; hash: string } | undefined;
+      for (const row of leading) {
+        // The newest row always stays: the chain keeps its head, and a run cannot chase its own records.
+        if (!row.leaves || row.seq === head.seq) break;
+        last = row;
+      }
+      let deleted: RetentionStep["deleted"] = null;
+      if (last !== undefined) {
+        const count = deletePrefix.run(last.seq).changes;
+        deleted = { count, fromSeq: leading[0]!.seq, toSeq: last.seq, lastHash: last.hash };
+      }
+      if (redacted === null && deleted === null) return { result: undefined, head };
+      const result: RetentionStep = { redacted, deleted };
+      return { result, head: this.insertChained([request.record(result)], head) };
+    });
+    return this.extend((head) => step.immediate(head));
   }
 
   async close(): Promise<void> {

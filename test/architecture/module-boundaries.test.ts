@@ -11,6 +11,7 @@ const allowed: Record<string, readonly string[]> = {
   config: ["core"],
   identity: ["core"],
   policy: ["core"],
+  masking: ["core"],
   store: ["core"],
   audit: ["core", "store"],
   gate: ["core", "audit", "store"],

@@ -13,6 +13,8 @@ export interface TestConnection {
 export function configYaml(options: {
   connections: readonly TestConnection[];
   policies?: string;
+  /** The store location; default `sqlite:./data/sluice.db`. */
+  store?: string;
   extra?: string;
 }): string {
   const connections = options.connections
@@ -24,7 +26,7 @@ export function configYaml(options: {
     )
     .join("\n");
   return `listeners: { http: 127.0.0.1:0, postgres: 127.0.0.1:0 }
-store: sqlite:./data/sluice.db
+store: ${options.store ?? "sqlite:./data/sluice.db"}
 signing_key: file:./data/signing-key.pem
 policies: ${options.policies ?? "./policies"}
 ${options.extra ?? ""}

@@ -54,7 +54,15 @@ export interface GatewayFixture {
  * in-process gateway in front of it with the test policy.
  */
 export async function startGatewayFixture(
-  options: { policy?: string; allowPlaintext?: boolean; stopPostgres?: boolean } = {},
+  options: {
+    policy?: string;
+    allowPlaintext?: boolean;
+    stopPostgres?: boolean;
+    /** More top-level configuration (YAML), e.g. an `audit:` section. */
+    extraConfig?: string;
+    /** Where the gateway's log goes (default: nowhere). */
+    log?: (message: string) => void;
+  } = {},
 ): Promise<GatewayFixture> {
   const pg = await startPostgres();
   const admin = await pg.admin();
@@ -74,11 +82,12 @@ export async function startGatewayFixture(
         { name: "pg-dev", env: "dev", port: pg.port, passwordFile: "./app-password" },
         { name: "pg-down", env: "dev", port: 1, passwordFile: "./app-password" },
       ],
+      ...(options.extraConfig === undefined ? {} : { extra: options.extraConfig }),
     }),
   );
   const config = await loadConfig(configPath);
   const gateway = await startGateway(config, {
-    log: () => {},
+    log: options.log ?? (() => {}),
     allowPlaintext: options.allowPlaintext ?? false,
   });
   const appClient = async () => {
