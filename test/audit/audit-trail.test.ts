@@ -249,7 +249,7 @@ describe("the tamper-evident audit trail", () => {
 
     const first = await startServe(config);
     const load = traffic(first.port);
-    for (let i = 0; i < 400 && exported().length < 20; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 2400 && exported().length < 20; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(
       exported().length >= 20,
       `the sink was exporting while traffic ran: ${exported().length} ${first.stderr()}`,
