@@ -12,4 +12,5 @@ export { type ApprovalRequirement, type Decision, denial, type Effect } from "./
 export { formatDuration, parseDuration } from "./duration.ts";
 export { ErrorCodes, SluiceError } from "./errors.ts";
 export type { BatchVerdict, GatePort, SessionContext } from "./gate-port.ts";
+export { globMatches, isGlob } from "./glob.ts";
 export type { Principal, PrincipalKind } from "./principal.ts";

@@ -1,5 +1,5 @@
+import { globMatches, isGlob } from "../core/index.ts";
 import { MaskingError } from "./errors.ts";
-import { globMatches, isGlob } from "./glob.ts";
 
 /** Where a result column's values come from, when it is a plain column of a table. */
 export interface SourceColumn {

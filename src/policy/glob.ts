@@ -4,6 +4,10 @@
  * practice (the classic greedy star algorithm, no recursion, no regex).
  */
 
+import { globMatches, isGlob } from "../core/index.ts";
+
+export { globMatches };
+
 export type NameMatcher = (name: string) => boolean;
 
 /** Why a glob is rejected, or undefined when it is valid. */
@@ -15,34 +19,6 @@ export function globProblem(pattern: string): string | undefined {
     return `glob "${pattern}" contains ${JSON.stringify(bad[0])}; only "*" and "?" are wildcards`;
   }
   return undefined;
-}
-
-export function isGlob(pattern: string): boolean {
-  return pattern.includes("*") || pattern.includes("?");
-}
-
-export function globMatches(pattern: string, name: string): boolean {
-  let p = 0;
-  let n = 0;
-  let star = -1;
-  let resume = 0;
-  while (n < name.length) {
-    const pc = pattern.charCodeAt(p);
-    if (p < pattern.length && (pc === 63 /* ? */ || pc === name.charCodeAt(n))) {
-      p++;
-      n++;
-    } else if (p < pattern.length && pc === 42 /* * */) {
-      star = p++;
-      resume = n;
-    } else if (star >= 0) {
-      p = star + 1;
-      n = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && pattern.charCodeAt(p) === 42) p++;
-  return p === pattern.length;
 }
 
 /** One matcher for a list of names and globs (OR). Exact names use a Set lookup. */
