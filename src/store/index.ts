@@ -2,6 +2,7 @@ export { bodyHash, GENESIS_HASH, linkHash } from "./chain.ts";
 export { openStore, type StoreLocation } from "./open-store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export type {
+  AuditEnvelope,
   AuditQuery,
   AuditRecord,
   ChainedAuditRecord,

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { SluiceError } from "../core/index.ts";
 import { bodyHash, GENESIS_HASH, linkHash, wellFormed } from "./chain.ts";
 import type {
+  AuditEnvelope,
   AuditQuery,
   AuditRecord,
   ChainedAuditRecord,
@@ -84,9 +85,8 @@ function chainRow(record: AuditRecord, seq: number, prevHash: string): RowValues
   return [seq, id, time, type, sessionId, user, connection, effect, dataJson, prevHash, body, hash];
 }
 
-function toChained(row: Row): ChainedAuditRecord {
+function envelopeOf(row: Row): AuditEnvelope {
   return {
-    seq: row.seq,
     id: row.id,
     time: row.time,
     type: row.type,
@@ -94,6 +94,13 @@ function toChained(row: Row): ChainedAuditRecord {
     user: row.user,
     connection: row.connection,
     effect: row.effect,
+  };
+}
+
+function toChained(row: Row): ChainedAuditRecord {
+  return {
+    ...envelopeOf(row),
+    seq: row.seq,
     dataJson: row.data,
     prevHash: row.prev_hash,
     bodyHash: row.body_hash,
@@ -256,14 +263,8 @@ export class SqliteStore implements Store {
     const sql = `SELECT * FROM audit_events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, query.limit ?? 100) as (Row & { data: string })[];
     return rows.reverse().map((row) => ({
+      ...envelopeOf(row),
       seq: row.seq,
-      id: row.id,
-      time: row.time,
-      type: row.type,
-      sessionId: row.session_id,
-      user: row.user,
-      connection: row.connection,
-      effect: row.effect,
       data: JSON.parse(row.data) as Record<string, unknown>,
     }));
   }

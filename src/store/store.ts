@@ -1,5 +1,5 @@
-/** One audit event as stored: indexed columns plus the full event as JSON. */
-export interface AuditRecord {
+/** The indexed columns every audit event has. */
+export interface AuditEnvelope {
   readonly id: string;
   readonly time: string;
   readonly type: string;
@@ -7,6 +7,10 @@ export interface AuditRecord {
   readonly user: string | null;
   readonly connection: string | null;
   readonly effect: string | null;
+}
+
+/** One audit event as stored: indexed columns plus the full event as JSON. */
+export interface AuditRecord extends AuditEnvelope {
   readonly data: Readonly<Record<string, unknown>>;
   /** `data` already serialised, when the producer has it (the hot path); must equal JSON of `data`. */
   readonly dataJson?: string;
@@ -20,15 +24,8 @@ export interface StoredAuditRecord extends AuditRecord {
  * One row of the hash chain exactly as stored (see chain.ts). A row whose body retention removed
  * (`dataJson` null) keeps its place, id, time, type and hashes; its body columns are null.
  */
-export interface ChainedAuditRecord {
+export interface ChainedAuditRecord extends AuditEnvelope {
   readonly seq: number;
-  readonly id: string;
-  readonly time: string;
-  readonly type: string;
-  readonly sessionId: string | null;
-  readonly user: string | null;
-  readonly connection: string | null;
-  readonly effect: string | null;
   /** The stored data JSON text, or null when retention removed the body. */
   readonly dataJson: string | null;
   readonly prevHash: string;

@@ -308,7 +308,8 @@ export class PgSession {
     return {
       ...prepared,
       statement_kind: "execute",
-      kinds: [...new Set(["execute", ...prepared.kinds])].sort(),
+      // What runs is the prepared statement, not the PREPARE that defined it.
+      kinds: [...new Set(["execute", ...prepared.kinds.filter((k) => k !== "prepare")])].sort(),
       prepared_name: name,
       statements: facts.statements,
     };
@@ -328,10 +329,6 @@ export class PgSession {
 
   private refuseBatch(decision: Decision, end: number): void {
     const error = denialError(decision, this.o.session.id);
-    if (end === Frontend.terminate) {
-      this.o.client.write(error);
-      return;
-    }
     const poison = poisonMessage();
     const closesSegment = end === Frontend.query || end === Frontend.sync;
     this.refusals.push({ nonce: poison.nonce, error, syncIndex: this.syncsForwarded + 1 });
