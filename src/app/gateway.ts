@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
-import { AuditLog, JsonlFileSink, RetentionJob, type RetentionSummary } from "../audit/index.ts";
+import { AuditLog, RetentionJob, type RetentionSummary } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
 import { Gate } from "../gate/index.ts";
 import { loadOrCreateSigningKey, PublicKeySet, TokenIssuer, TokenVerifier } from "../identity/index.ts";
@@ -8,7 +8,9 @@ import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { AuditCheckpointer } from "./audit-checkpointer.ts";
+import { createAuditSink } from "./audit-sinks.ts";
 import { createHttpServer } from "./http-server.ts";
+import { createGatewayIdentity, type GatewayIdentity, originOf } from "./identity-wiring.ts";
 import { PolicyReloader, type PolicyReloadResult, type PolicyReloadTrigger } from "./policy-reloader.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 
@@ -24,6 +26,10 @@ export interface RunningGateway {
   reloadPolicy(options?: { trigger?: PolicyReloadTrigger; by?: string }): Promise<PolicyReloadResult>;
   readonly store: Store;
   readonly issuer: TokenIssuer;
+  /** Login sessions and credential checks (gateway tokens, trusted issuers, revocation). */
+  readonly identity: GatewayIdentity;
+  /** The gateway's HTTP origin as clients reach it (`identity.public_url`, else the bound address). */
+  readonly publicUrl: string;
   /**
    * Applies audit retention now (after any run in progress); `now` moves the clock. Undefined when
    * no retention is configured or the run failed (it is logged).
@@ -59,9 +65,11 @@ export async function startGateway(
   const keys = await PublicKeySet.of([signingKey.publicJwk]);
   const verifier = new TokenVerifier(keys, config.tokens);
   const issuer = new TokenIssuer(signingKey, config.tokens);
+  let publicUrl = config.identity.publicUrl ?? "";
+  const identity = createGatewayIdentity(config, { issuer, verifier, publicUrl: () => publicUrl, log });
   const store = openStore(config.store);
   const audit = new AuditLog(store);
-  const sinks = config.audit.sinks.map((sink) => new JsonlFileSink({ store, path: sink.path, log }));
+  const sinks = config.audit.sinks.map((sink) => createAuditSink(sink, { store, log }));
   const checkpointer = new AuditCheckpointer(
     store,
     audit,
@@ -84,7 +92,7 @@ export async function startGateway(
   const gate = new Gate({
     decider: policy,
     audit,
-    verifyCredential: (token) => verifier.verify(token),
+    verifyCredential: (token) => identity.credentials.verify(token),
     connections: new Map(config.connections.map((c) => [c.name, c])),
     log,
   });
@@ -96,6 +104,7 @@ export async function startGateway(
     maxBatchBytes: config.limits.maxBatchBytes,
     maxConnections: config.limits.maxConnections,
     upstreamTimeoutMs: 10_000,
+    ...(config.masking.hashKey === undefined ? {} : { maskHashKey: config.masking.hashKey }),
     log,
   });
   await loadSqlParser();
@@ -104,20 +113,23 @@ export async function startGateway(
     jwks: () => [signingKey.publicJwk],
     policyVersion: () => policy.version,
     admin: {
-      authenticate: (token) => verifier.verify(token),
+      authenticate: (token) => identity.credentials.verify(token),
       reloadPolicy: (by) => reloader.reload("admin-api", by),
     },
+    routes: (req, res, url) => identity.routes.handle(req, res, url),
   });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.listeners.http.port, config.listeners.http.host, resolve);
   });
   const httpPort = (http.address() as AddressInfo).port;
+  if (publicUrl === "") publicUrl = originOf(config.listeners.http.host, httpPort);
   try {
     for (const sink of sinks) await sink.start();
   } catch (error) {
     await postgres.close();
     await new Promise<void>((resolve) => http.close(() => resolve()));
+    await identity.close();
     await store.close();
     throw error;
   }
@@ -132,6 +144,8 @@ export async function startGateway(
     reloadPolicy: (reload = {}) => reloader.reload(reload.trigger ?? "call", reload.by),
     store,
     issuer,
+    identity,
+    publicUrl,
     applyAuditRetention: async (now) => retention?.run(now),
     checkpointAudit: () => checkpointer.checkpoint(),
     async drainAuditSinks() {
@@ -148,8 +162,9 @@ export async function startGateway(
       await retention?.close();
       await checkpointer.close();
       for (const sink of sinks) {
-        await sink.close().catch((error: unknown) => log(`audit sink ${sink.path}: ${String(error)}`));
+        await sink.close().catch((error: unknown) => log(`audit sink ${sink.name}: ${String(error)}`));
       }
+      await identity.close();
       await store.close();
     },
   };

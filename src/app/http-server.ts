@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type Principal, SluiceError } from "../core/index.ts";
 import type { PublicSigningJwk } from "../identity/index.ts";
 import type { PolicyReloadResult } from "./policy-reloader.ts";
@@ -20,9 +20,12 @@ export function createHttpServer(options: {
   jwks: () => readonly PublicSigningJwk[];
   policyVersion: () => string;
   admin?: AdminApi;
+  /** More routes (identity): tried first; true when the route handled the request (and its body). */
+  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }): Server {
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://gateway");
+    if (options.routes?.(req, res, url)) return;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
       res.end(JSON.stringify(body));

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Action, Decision, SessionContext } from "../core/index.ts";
+import type { Action, Decision, MaskingCounts, SessionContext } from "../core/index.ts";
 import type { AuditRecord } from "../store/index.ts";
 
 /** Event ids: a random per-process prefix and a counter; unique without a UUID per event. */
@@ -21,6 +21,7 @@ export const AuditEventType = {
   policyReloadFailed: "policy.reload_failed",
   retentionApplied: "audit.retention_applied",
   checkpoint: "audit.checkpoint",
+  resultMasked: "result.masked",
 } as const;
 
 /**
@@ -103,6 +104,7 @@ export function decisionEvent(
     policy_version: decision.policyVersion,
     ...(decision.policyCommit ? { policy_commit: decision.policyCommit } : {}),
     ...(decision.shadowRuleIds?.length ? { shadow_rule_ids: decision.shadowRuleIds } : {}),
+    ...(decision.masks?.length ? { mask_rule_ids: decision.masks.map((m) => m.ruleId) } : {}),
   };
   const dataJson = `{${sessionPart(session)},"action":{"kind":${JSON.stringify(action.kind)},"protocol":${JSON.stringify(action.protocol)},"text":${JSON.stringify(action.text)},"facts":${factsPart(action.facts)}},"decision":${JSON.stringify(decisionData)},"batch_id":${JSON.stringify(batchId)}}`;
   return {
@@ -118,6 +120,14 @@ export function decisionEvent(
       return JSON.parse(dataJson) as Record<string, unknown>;
     },
   };
+}
+
+/** What one result had masked, recorded after it was sent (the decision came before it). */
+export function maskingEvent(session: SessionContext, action: Action, counts: MaskingCounts): AuditRecord {
+  return sessionEvent(AuditEventType.resultMasked, session, {
+    action: { kind: action.kind, protocol: action.protocol, text: action.text },
+    masked: { values: counts.values, by_rule: counts.byRule },
+  });
 }
 
 /** A gateway event outside any session (policy reloads); `user` is who asked, when known. */

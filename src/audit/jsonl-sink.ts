@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ErrorCodes, SluiceError } from "../core/index.ts";
-import type { Store } from "../store/index.ts";
+import type { ChainedAuditRecord, Store } from "../store/index.ts";
+import { CursorSink, type RetryBackoff } from "./cursor-sink.ts";
 import { toJsonLine } from "./export-line.ts";
 
 export interface JsonlSinkOptions {
@@ -14,6 +15,8 @@ export interface JsonlSinkOptions {
   readonly pollMs?: number;
   /** Events per append. Default 1000. */
   readonly batchSize?: number;
+  /** Backoff after a failed append. Default: from `pollMs`, doubling up to 30 s. */
+  readonly retry?: RetryBackoff;
   readonly log: (message: string) => void;
 }
 
@@ -28,91 +31,23 @@ const TAIL_CHUNK = 64 * 1024;
  * cut off, and complete lines beyond the cursor (a crash between append and cursor) advance the
  * cursor instead of being appended again.
  */
-export class JsonlFileSink {
+export class JsonlFileSink extends CursorSink {
   readonly path: string;
-  readonly cursorPath: string;
-  private cursor = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private pumping: Promise<void> = Promise.resolve();
-  private stopped = false;
-  private failing = false;
+  readonly name: string;
 
   constructor(private readonly options: JsonlSinkOptions) {
+    super({ ...options, cursorPath: options.cursorPath ?? `${options.path}.cursor` });
     this.path = options.path;
-    this.cursorPath = options.cursorPath ?? `${options.path}.cursor`;
+    this.name = options.path;
   }
 
-  /** The last seq known to be in the file. */
-  get exportedThrough(): number {
-    return this.cursor;
-  }
-
-  /** Reconciles file and cursor, then exports in the background until closed. */
-  async start(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    this.cursor = await this.reconcile();
-    this.schedule(0);
-  }
-
-  /** Exports everything in the store now (after any export in progress). */
-  async drain(): Promise<void> {
-    const next = this.pumping.then(async () => {
-      while (await this.exportBatch()) {
-        // until caught up
-      }
-    });
-    this.pumping = next.catch(() => {});
-    await next;
-  }
-
-  /** Stops the background export after a final drain. */
-  async close(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.drain();
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.pumping = this.pumping.then(() => this.tick());
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    let more = false;
-    try {
-      more = await this.exportBatch();
-      if (this.failing) this.options.log(`audit sink ${this.path}: writing again`);
-      this.failing = false;
-    } catch (error) {
-      if (!this.failing)
-        this.options.log(`audit sink ${this.path}: cannot write, will retry: ${String(error)}`);
-      this.failing = true;
-    }
-    this.schedule(more ? 0 : (this.options.pollMs ?? 250));
-  }
-
-  /** Appends the next batch after the cursor; returns whether there was one. */
-  private async exportBatch(): Promise<boolean> {
-    const rows = await this.options.store.readAuditChain({
-      afterSeq: this.cursor,
-      limit: this.options.batchSize ?? 1000,
-    });
-    const first = rows[0];
-    const last = rows.at(-1);
-    if (first === undefined || last === undefined) return false;
-    if (this.cursor > 0 && first.seq !== this.cursor + 1) {
-      this.options.log(
-        `audit sink ${this.path}: seq ${this.cursor + 1}..${first.seq - 1} left the store (retention) before they were exported`,
-      );
-    }
+  protected override async deliver(rows: readonly ChainedAuditRecord[]): Promise<number> {
     await this.append(rows.map(toJsonLine).join(""));
-    await this.writeCursor(last.seq, last.hash);
-    this.cursor = last.seq;
-    return true;
+    return rows.length;
+  }
+
+  protected override cursorHint(): string {
+    return `remove it to export from the last line of ${this.path}`;
   }
 
   /** Appends and flushes; on failure the file is cut back so that no partial line stays. */
@@ -132,46 +67,9 @@ export class JsonlFileSink {
     }
   }
 
-  private async writeCursor(seq: number, hash: string): Promise<void> {
-    const temporary = `${this.cursorPath}.tmp`;
-    const file = await open(temporary, "w", 0o600);
-    try {
-      await file.write(`${JSON.stringify({ seq, hash })}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, this.cursorPath);
-  }
-
-  private async readCursor(): Promise<number> {
-    let text: string;
-    try {
-      text = await readFile(this.cursorPath, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
-      throw error;
-    }
-    const seq = (() => {
-      try {
-        return (JSON.parse(text) as { seq?: unknown }).seq;
-      } catch {
-        return undefined;
-      }
-    })();
-    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
-      throw new SluiceError(
-        ErrorCodes.configInvalid,
-        `audit sink cursor ${this.cursorPath} is unreadable; remove it to export from the last line of ${this.path}`,
-      );
-    }
-    return seq;
-  }
-
   /** The cursor, advanced past complete lines already in the file; a partial last line is cut. */
-  private async reconcile(): Promise<number> {
-    await rm(`${this.cursorPath}.tmp`, { force: true });
-    const cursor = await this.readCursor();
+  protected override async resume(cursor: number): Promise<number> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     let file: Awaited<ReturnType<typeof open>>;
     try {
       file = await open(this.path, "r+");
@@ -212,7 +110,7 @@ export class JsonlFileSink {
     }
     if (seq > cursor) {
       const hash = (JSON.parse(lastLine) as { hash?: unknown }).hash;
-      await this.writeCursor(seq, typeof hash === "string" ? hash : "");
+      await this.moveCursor(seq, typeof hash === "string" ? hash : "");
       return seq;
     }
     return cursor;

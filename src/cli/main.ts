@@ -3,6 +3,7 @@ import { SluiceError } from "../core/index.ts";
 import { registerAuditCommands } from "./audit-command.ts";
 import { registerPolicyCommands } from "./policy-command.ts";
 import { registerServeCommand } from "./serve-command.ts";
+import { registerSessionsCommands } from "./sessions-command.ts";
 import { registerTokenCommands } from "./token-command.ts";
 
 const program = new Command("sluice")
@@ -12,6 +13,7 @@ registerServeCommand(program);
 registerTokenCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
+registerSessionsCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof SluiceError || error instanceof Error ? error.message : String(error);

@@ -1,8 +1,16 @@
 export { formatDuration, parseDuration } from "../core/index.ts";
 export { ConfigError, type ConfigErrorCode, type ConfigIssue } from "./config-error.ts";
 export { withHiddenPassword } from "./hidden-password.ts";
+export { IDENTITY_DEFAULTS } from "./identity-schema.ts";
+export type {
+  GroupMappingRule,
+  IdentityConfig,
+  OidcProviderConfig,
+  TrustedIssuerConfig,
+} from "./identity-types.ts";
 export { type LoadConfigOptions, loadConfig, parseConfig } from "./load-config.ts";
 export { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } from "./protocols.ts";
+export { RECORDINGS_DEFAULTS, type RecordingsConfig } from "./recordings-schema.ts";
 export { DEFAULTS } from "./schema.ts";
 export {
   formatSecretRef,
@@ -16,6 +24,7 @@ export type {
   AuditConfig,
   AuditRetentionConfig,
   AuditSinkConfig,
+  JsonlSinkConfig,
   LimitsConfig,
   ListenAddress,
   ListenersConfig,
@@ -23,6 +32,8 @@ export type {
   SigningKeyConfig,
   SluiceConfig,
   StoreConfig,
+  SyslogSinkConfig,
   TlsConfig,
   TokensConfig,
+  WebhookSinkConfig,
 } from "./types.ts";

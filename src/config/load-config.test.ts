@@ -108,6 +108,19 @@ describe("parseConfig: valid files", () => {
       policy: { timeZone: "UTC" },
       limits: { maxMessageBytes: 16_777_216, maxBatchBytes: 67_108_864, maxConnections: 1000 },
       audit: { sinks: [], retentionIntervalSeconds: 3600, checkpointIntervalSeconds: 3600 },
+      recordings: {
+        enabled: true,
+        dir: "/etc/sluice/data/recordings",
+        maxBytesPerSession: 67_108_864,
+        maxRowsPerStatement: 100,
+      },
+      identity: {
+        providers: [],
+        trustedIssuers: [],
+        sessionTtlSeconds: 43_200,
+        revocationCheckIntervalSeconds: 30,
+      },
+      masking: {},
       connections: [],
     });
     assert.equal(config.tls, undefined);
@@ -372,7 +385,7 @@ describe("parseConfig: errors", () => {
     const text = [
       "audit:",
       "  sinks:",
-      "    - { type: syslog, path: file:./a.jsonl }",
+      "    - { type: kafka, path: file:./a.jsonl }",
       "    - { type: jsonl, path: ./b.jsonl }",
       "    - { type: jsonl, path: file:./c.jsonl }",
       "    - { type: jsonl, path: file:./c.jsonl }",

@@ -3,14 +3,16 @@ import { dirname, resolve } from "node:path";
 import { type Document, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { type Connection, ErrorCodes, SluiceError } from "../core/index.ts";
+import { finishAuditSinks } from "./audit-sinks.ts";
 import { ConfigError, type ConfigIssue } from "./config-error.ts";
 import { deepFreeze } from "./deep-freeze.ts";
 import { withHiddenPassword } from "./hidden-password.ts";
+import { resolveIdentitySecrets } from "./identity-secrets.ts";
 import { describeIssue } from "./issue-message.ts";
 import { createConfigSchema, type ParsedConnection } from "./schema.ts";
 import { type ResolveSecretOptions, resolveSecret } from "./secret-ref.ts";
 import { formatPath, type IssuePath, locatePath } from "./source-position.ts";
-import type { SluiceConfig } from "./types.ts";
+import type { MaskingConfig, SluiceConfig } from "./types.ts";
 
 export interface LoadConfigOptions extends ResolveSecretOptions {
   /** Skip reading backend secrets: for CLI commands that never connect to a backend. */
@@ -78,9 +80,37 @@ export async function parseConfig(
       }),
     ),
   );
+  const identity = await resolveIdentitySecrets(
+    result.data.identity,
+    baseDir,
+    { ...options, ...(options.skipSecrets ? { skip: true } : {}) },
+    (path, error) => secretIssues.push(issueAt(doc, lineCounter, path, secretFailure(error))),
+  );
+  const sinks = await finishAuditSinks(result.data.audit.sinks, {
+    ...options,
+    store: result.data.store,
+    signingKey: result.data.signingKey,
+    baseDir,
+    onSecretError: (index, error) =>
+      secretIssues.push(issueAt(doc, lineCounter, ["audit", "sinks", index, "secret"], secretFailure(error))),
+  });
+  const hashKeyRef = result.data.masking.hashKey;
+  const hashKey =
+    hashKeyRef === undefined || options.skipSecrets
+      ? undefined
+      : await resolveSecret(hashKeyRef, baseDir, options).catch((error: unknown) => {
+          secretIssues.push(issueAt(doc, lineCounter, ["masking", "hash_key"], secretFailure(error)));
+          return undefined;
+        });
   if (secretIssues.length > 0) throw new ConfigError(ErrorCodes.secretUnresolved, fileName, secretIssues);
 
-  return deepFreeze({ ...result.data, connections: connections.filter((c) => c !== undefined) });
+  return deepFreeze({
+    ...result.data,
+    audit: { ...result.data.audit, sinks },
+    identity,
+    masking: hiddenHashKey(hashKey),
+    connections: connections.filter((c) => c !== undefined),
+  });
 }
 
 async function resolveConnection(
@@ -128,4 +158,11 @@ function toConfigIssues(issue: z.core.$ZodIssue, doc: Document, lineCounter: Lin
 
 function issueAt(doc: Document, lineCounter: LineCounter, path: IssuePath, message: string): ConfigIssue {
   return { ...locatePath(doc, lineCounter, path), path: formatPath(path), message };
+}
+
+/** The hash key stays readable by the gateway but out of JSON and inspect output. */
+function hiddenHashKey(key: string | undefined): MaskingConfig {
+  const masking = {};
+  if (key !== undefined) Object.defineProperty(masking, "hashKey", { value: key, enumerable: false });
+  return masking;
 }

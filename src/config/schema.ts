@@ -1,12 +1,24 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { formatDuration, parseDuration } from "../core/index.ts";
+import {
+  type ParsedAuditConfig,
+  type ParsedAuditSink,
+  parseSyslogAddress,
+  parseWebhookUrl,
+  SYSLOG_ADDRESS_HINT,
+  SYSLOG_FACILITIES,
+  SYSLOG_FACILITY_HINT,
+  sinkIdentity,
+} from "./audit-sinks.ts";
+import { identitySchema, type ParsedIdentityConfig } from "./identity-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
 import { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } from "./protocols.ts";
+import { recordingsSchema } from "./recordings-schema.ts";
 import { parseSecretRef, SECRET_REF_HINT, type SecretRef } from "./secret-ref.ts";
 import { formatSize, parseSize } from "./size.ts";
 import { parseStoreLocation } from "./store-location.ts";
-import type { AuditConfig, LimitsConfig, SluiceConfig, TokensConfig } from "./types.ts";
+import type { LimitsConfig, SluiceConfig, TokensConfig } from "./types.ts";
 
 /** A connection as written in the file: the password is still a reference. */
 export interface ParsedConnection {
@@ -23,8 +35,13 @@ export interface ParsedConnection {
 }
 
 /** What the schema yields: the final configuration except for unresolved secrets. */
-export type ParsedConfig = Omit<SluiceConfig, "connections"> & {
+export type ParsedConfig = Omit<SluiceConfig, "connections" | "identity" | "audit" | "masking"> & {
   readonly connections: readonly ParsedConnection[];
+  /** The hash key still a reference. */
+  readonly masking: { readonly hashKey?: SecretRef };
+  readonly identity: ParsedIdentityConfig;
+  /** Sinks with webhook secrets still references and cursors not yet defaulted. */
+  readonly audit: ParsedAuditConfig;
 };
 
 export const CONNECTION_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -234,10 +251,75 @@ export function createConfigSchema(baseDir: string) {
       return parsed.ok ? parsed.store : fail(ctx, parsed.message);
     });
 
-  const sink = z.strictObject({
-    type: z.literal("jsonl", { error: unlessMissing("expected jsonl (the JSON-lines file sink)") }),
-    path: filePath,
-  });
+  const syslogSink = z
+    .strictObject({
+      type: z.literal("syslog"),
+      address: z
+        .string({ error: unlessMissing(SYSLOG_ADDRESS_HINT) })
+        .transform((text, ctx) => parseSyslogAddress(text) ?? fail(ctx, SYSLOG_ADDRESS_HINT)),
+      facility: z
+        .string({ error: unlessMissing(SYSLOG_FACILITY_HINT) })
+        .transform((name, ctx) => SYSLOG_FACILITIES[name] ?? fail(ctx, SYSLOG_FACILITY_HINT))
+        .prefault("local0"),
+      hostname: z
+        .string()
+        .regex(/^[!-~]{1,255}$/, { error: "expected 1 to 255 printable ASCII characters without spaces" })
+        .optional(),
+      ca: filePath.optional(),
+      cursor: filePath.optional(),
+    })
+    .superRefine((value, ctx) => {
+      if (value.ca !== undefined && value.address.transport !== "tls") {
+        ctx.addIssue({ code: "custom", path: ["ca"], message: "only for tls:// addresses" });
+      }
+    })
+    .transform(
+      (value): ParsedAuditSink => ({
+        type: "syslog",
+        ...value.address,
+        facility: value.facility,
+        hostname: value.hostname,
+        caPath: value.ca,
+        cursorPath: value.cursor,
+      }),
+    );
+
+  const webhookSink = z
+    .strictObject({
+      type: z.literal("webhook"),
+      url: z.string({ error: unlessMissing("expected an https:// URL") }).transform((text, ctx) => {
+        const parsed = parseWebhookUrl(text);
+        return parsed.ok ? parsed.url : fail(ctx, parsed.message);
+      }),
+      secret: secretRef,
+      batch_size: z
+        .number({ error: unlessMissing("expected a number between 1 and 1000") })
+        .int({ error: "expected a whole number" })
+        .min(1)
+        .max(1000)
+        .prefault(100),
+      timeout: duration(1, 300).prefault("10s"),
+      cursor: filePath.optional(),
+    })
+    .transform(
+      (value): ParsedAuditSink => ({
+        type: "webhook",
+        url: value.url,
+        secret: value.secret,
+        batchSize: value.batch_size,
+        timeoutSeconds: value.timeout,
+        cursorPath: value.cursor,
+      }),
+    );
+
+  const sink = z.discriminatedUnion(
+    "type",
+    [z.strictObject({ type: z.literal("jsonl"), path: filePath }), syslogSink, webhookSink],
+    {
+      error: (issue) =>
+        issue.code === "invalid_union" ? "expected jsonl, syslog or webhook (the kind of sink)" : undefined,
+    },
+  );
 
   const audit = z
     .strictObject({
@@ -247,15 +329,15 @@ export function createConfigSchema(baseDir: string) {
           (items, ctx) => {
             const seen = new Map<string, number>();
             for (const [index, item] of items.entries()) {
-              const path: unknown = (item as { path?: unknown } | undefined)?.path;
-              if (typeof path !== "string") continue;
-              const first = seen.get(path);
-              if (first === undefined) seen.set(path, index);
+              const identity = sinkIdentity(item);
+              if (identity === undefined) continue;
+              const first = seen.get(identity.key);
+              if (first === undefined) seen.set(identity.key, index);
               else {
                 ctx.addIssue({
                   code: "custom",
-                  path: [index, "path"],
-                  message: `the same file as sinks[${first}]`,
+                  path: [index, identity.field],
+                  message: `${identity.what} sinks[${first}]`,
                 });
               }
             }
@@ -275,7 +357,7 @@ export function createConfigSchema(baseDir: string) {
       retention_interval: duration(60, 7 * 86_400).prefault(DEFAULTS.audit.retentionInterval),
       checkpoint_interval: duration(60, 7 * 86_400).prefault(DEFAULTS.audit.checkpointInterval),
     })
-    .transform((value): AuditConfig => {
+    .transform((value): ParsedAuditConfig => {
       const retention =
         value.retention === undefined
           ? undefined
@@ -284,7 +366,7 @@ export function createConfigSchema(baseDir: string) {
               return fallback === undefined ? { byType } : { byType, defaultSeconds: fallback };
             })();
       return {
-        sinks: value.sinks.map((s) => ({ type: s.type, path: s.path })),
+        sinks: value.sinks,
         retention,
         retentionIntervalSeconds: value.retention_interval,
         checkpointIntervalSeconds: value.checkpoint_interval,
@@ -307,6 +389,9 @@ export function createConfigSchema(baseDir: string) {
       policy: z.strictObject({ time_zone: timeZone.prefault(DEFAULTS.timeZone) }).prefault({}),
       limits: limits.prefault({}),
       audit: audit.prefault({}),
+      recordings: recordingsSchema(baseDir).prefault({}),
+      identity: identitySchema.prefault({}),
+      masking: z.strictObject({ hash_key: secretRef.optional() }).prefault({}),
       connections: connections.prefault([]),
     })
     .transform(
@@ -320,6 +405,9 @@ export function createConfigSchema(baseDir: string) {
         policy: { timeZone: raw.policy.time_zone },
         limits: raw.limits,
         audit: raw.audit,
+        recordings: raw.recordings,
+        identity: raw.identity,
+        masking: raw.masking.hash_key === undefined ? {} : { hashKey: raw.masking.hash_key },
         connections: raw.connections,
       }),
     );

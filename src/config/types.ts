@@ -1,4 +1,6 @@
 import type { Connection } from "../core/index.ts";
+import type { IdentityConfig } from "./identity-types.ts";
+import type { RecordingsConfig } from "./recordings-schema.ts";
 
 /** The validated configuration: fully defaulted, deeply frozen, paths absolute, durations in seconds. */
 export interface SluiceConfig {
@@ -13,6 +15,12 @@ export interface SluiceConfig {
   readonly policy: PolicyConfig;
   readonly limits: LimitsConfig;
   readonly audit: AuditConfig;
+  /** Session recordings (docs/recording.md). */
+  readonly recordings: RecordingsConfig;
+  /** Upstream identity providers, trusted token issuers and login sessions. */
+  readonly identity: IdentityConfig;
+  /** Result masking settings (docs/masking.md). */
+  readonly masking: MaskingConfig;
   /** Backends with their secrets resolved. The password is hidden from JSON and inspect output. */
   readonly connections: readonly Connection[];
 }
@@ -65,10 +73,45 @@ export interface LimitsConfig {
   readonly maxConnections: number;
 }
 
-export interface AuditSinkConfig {
+export type AuditSinkConfig = JsonlSinkConfig | SyslogSinkConfig | WebhookSinkConfig;
+
+export interface JsonlSinkConfig {
   readonly type: "jsonl";
   /** Absolute path of the JSON-lines file; its cursor is kept beside it (`<path>.cursor`). */
   readonly path: string;
+}
+
+export interface SyslogSinkConfig {
+  readonly type: "syslog";
+  /** TCP and TLS use octet-counting framing; UDP is best effort. */
+  readonly transport: "tcp" | "tls" | "udp";
+  readonly host: string;
+  readonly port: number;
+  /** Facility code, 0..23. */
+  readonly facility: number;
+  /** HOSTNAME in the messages; absent: this machine's host name. */
+  readonly hostname: string | undefined;
+  /** TLS only: absolute path of a PEM file with the CA certificates to trust instead of the system's. */
+  readonly caPath: string | undefined;
+  /** Absolute path of the file that keeps the last sent seq. */
+  readonly cursorPath: string;
+}
+
+export interface WebhookSinkConfig {
+  readonly type: "webhook";
+  /** https, or http on loopback only; never with user:password. */
+  readonly url: string;
+  /**
+   * The HMAC-SHA256 key, resolved from its env:/file: reference. Hidden from JSON and inspect
+   * output; absent when the configuration was loaded without secrets.
+   */
+  readonly secret?: string;
+  /** Events per request. */
+  readonly batchSize: number;
+  /** Bound on one request. */
+  readonly timeoutSeconds: number;
+  /** Absolute path of the file that keeps the last delivered seq. */
+  readonly cursorPath: string;
 }
 
 export interface AuditRetentionConfig {
@@ -85,4 +128,9 @@ export interface AuditConfig {
   readonly retentionIntervalSeconds: number;
   /** How often a signed checkpoint of the chain's head is written (and once at shutdown). */
   readonly checkpointIntervalSeconds: number;
+}
+
+export interface MaskingConfig {
+  /** The `hash` strategy's key (resolved secret; hidden from JSON and inspect output). */
+  readonly hashKey?: string;
 }

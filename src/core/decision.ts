@@ -7,6 +7,20 @@ export interface ApprovalRequirement {
   readonly ttlSeconds: number;
 }
 
+export type MaskStrategy = "redact" | "hash" | "partial" | "null";
+
+/** What a mask rule asks the data path to hide in results. */
+export interface MaskRequirement {
+  readonly ruleId: string;
+  /** `table.column` names or globs (`*.email`). */
+  readonly columns: readonly string[];
+  /** Value detectors (`email`, `credit_card`, ...), applied to every column not masked by name. */
+  readonly detectors: readonly string[];
+  readonly strategy: MaskStrategy;
+  /** Deny statements that filter, join, group or sort on a masked column (a bit-by-bit oracle). */
+  readonly denyInFilters?: boolean;
+}
+
 export interface Decision {
   readonly effect: Effect;
   /** Stable kebab-case reason code, e.g. `rule-denied`, `no-rule-allowed`, `audit-unavailable`. */
@@ -22,6 +36,8 @@ export interface Decision {
   /** Rules in shadow mode that would have changed the outcome, for audit only. */
   readonly shadowRuleIds?: readonly string[];
   readonly approval?: ApprovalRequirement;
+  /** Mask rules for what this action returns (allowed actions only). Masks never grant access. */
+  readonly masks?: readonly MaskRequirement[];
 }
 
 export function denial(reasonCode: string, reason: string, policyVersion = "none"): Decision {

@@ -27,4 +27,5 @@ export const ErrorCodes = {
   protocolViolation: "SLUICE_PROTOCOL_VIOLATION",
   unknownConnection: "SLUICE_UNKNOWN_CONNECTION",
   maskingFailed: "SLUICE_MASKING_FAILED",
+  recordingUnavailable: "SLUICE_RECORDING_UNAVAILABLE",
 } as const;

@@ -1,6 +1,6 @@
 import type { Action } from "./action.ts";
 import type { Connection } from "./connection.ts";
-import type { Decision } from "./decision.ts";
+import type { Decision, MaskRequirement } from "./decision.ts";
 import type { Principal } from "./principal.ts";
 
 /** A session as the gate knows it; protocol adapters hold one per client connection. */
@@ -19,6 +19,18 @@ export interface BatchVerdict {
   readonly refusal?: Decision;
 }
 
+/** Per action, its decision as the adapter will apply it (the same one, or a refusal). */
+export type DecisionReview = (
+  actions: readonly Action[],
+  decisions: readonly Decision[],
+) => Promise<readonly Decision[]>;
+
+/** What one result had masked: values in all, and per mask rule id. */
+export interface MaskingCounts {
+  readonly values: number;
+  readonly byRule: Readonly<Record<string, number>>;
+}
+
 /**
  * Everything a protocol adapter may ask of the core. Adapters never import policy, audit or
  * identity: they receive this port from the composition root.
@@ -34,8 +46,16 @@ export interface GatePort {
     connection: Connection;
   }>;
   openSession(principal: Principal, connection: Connection, clientAddress: string): SessionContext;
-  /** Decide, then write the decisions ahead of forwarding. Fails closed: never throws. */
-  judge(session: SessionContext, actions: readonly Action[]): Promise<BatchVerdict>;
+  /**
+   * Decide, then write the decisions ahead of forwarding. Fails closed: never throws. `review`
+   * lets the adapter turn policy decisions into refusals before they are recorded (e.g. a masked
+   * column used where masking cannot follow it); its failure denies the batch.
+   */
+  judge(session: SessionContext, actions: readonly Action[], review?: DecisionReview): Promise<BatchVerdict>;
+  /** Mask rules that could apply to anything in this session (see `Decider.possibleMasks`). */
+  sessionMasks(session: SessionContext): readonly MaskRequirement[];
+  /** Record how much a result had masked (values per mask rule), after it was sent. */
+  recordMasking(session: SessionContext, action: Action, counts: MaskingCounts): void;
   /**
    * Record a refusal the adapter made itself (a protocol guard, e.g. a session setting that would
    * change how SQL is read) without consulting policy. Fails closed like `judge`.

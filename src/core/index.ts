@@ -8,9 +8,16 @@ export {
   describeConnection,
 } from "./connection.ts";
 export type { Decider } from "./decider.ts";
-export { type ApprovalRequirement, type Decision, denial, type Effect } from "./decision.ts";
+export {
+  type ApprovalRequirement,
+  type Decision,
+  denial,
+  type Effect,
+  type MaskRequirement,
+  type MaskStrategy,
+} from "./decision.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export { ErrorCodes, SluiceError } from "./errors.ts";
-export type { BatchVerdict, GatePort, SessionContext } from "./gate-port.ts";
+export type { BatchVerdict, DecisionReview, GatePort, MaskingCounts, SessionContext } from "./gate-port.ts";
 export { globMatches, isGlob } from "./glob.ts";
 export type { Principal, PrincipalKind } from "./principal.ts";

@@ -12,4 +12,9 @@ export interface Principal {
   readonly tokenId?: string;
   /** Seconds since epoch when the credential expires. */
   readonly expiresAt?: number;
+  /**
+   * The gateway login session (or service-account key) the token was issued from: revoking it
+   * ends every token issued from it. Absent for tokens of trusted external issuers.
+   */
+  readonly loginSessionId?: string;
 }

@@ -1,14 +1,25 @@
 import { randomUUID } from "node:crypto";
-import { AuditEventType, type AuditLog, decisionEvent, eventId, sessionEvent } from "../audit/index.ts";
+import {
+  AuditEventType,
+  type AuditLog,
+  decisionEvent,
+  eventId,
+  maskingEvent,
+  sessionEvent,
+} from "../audit/index.ts";
 import {
   type Action,
   type BatchVerdict,
   type Connection,
   type Decider,
   type Decision,
+  type DecisionReview,
   denial,
+  describeConnection,
   ErrorCodes,
   type GatePort,
+  type MaskingCounts,
+  type MaskRequirement,
   type Principal,
   type SessionContext,
   SluiceError,
@@ -64,8 +75,13 @@ export class Gate implements GatePort {
       });
   }
 
-  async judge(session: SessionContext, actions: readonly Action[]): Promise<BatchVerdict> {
-    const decisions = actions.map((action) => this.decideOne(action));
+  async judge(
+    session: SessionContext,
+    actions: readonly Action[],
+    review?: DecisionReview,
+  ): Promise<BatchVerdict> {
+    let decisions: readonly Decision[] = actions.map((action) => this.decideOne(action));
+    if (review !== undefined) decisions = await this.reviewed(actions, decisions, review);
     const refusal = decisions.find((d) => d.effect !== "allow");
     const final = refusal ? decisions.map((d) => (d.effect === "allow" ? batchDenied(d) : d)) : decisions;
     return this.recordAhead(session, actions, final, refusal);
@@ -85,6 +101,43 @@ export class Gate implements GatePort {
       decision,
     );
     return verdict.refusal ?? decision;
+  }
+
+  sessionMasks(session: SessionContext): readonly MaskRequirement[] {
+    const decider = this.options.decider;
+    if (decider.possibleMasks === undefined) return [];
+    return decider.possibleMasks({
+      protocol: session.connection.protocol,
+      principal: session.principal,
+      connection: describeConnection(session.connection),
+    });
+  }
+
+  recordMasking(session: SessionContext, action: Action, counts: MaskingCounts): void {
+    this.options.audit.record(maskingEvent(session, action, counts)).catch((error: unknown) => {
+      this.options.log(`audit: could not record masking counts: ${String(error)}`);
+    });
+  }
+
+  /** The adapter's review; a failing or malformed review denies every action (fail closed). */
+  private async reviewed(
+    actions: readonly Action[],
+    decisions: readonly Decision[],
+    review: DecisionReview,
+  ): Promise<readonly Decision[]> {
+    try {
+      const reviewed = await review(actions, decisions);
+      if (reviewed.length === decisions.length) return reviewed;
+      this.options.log("gate: the adapter's review returned the wrong number of decisions; denying");
+    } catch (error) {
+      this.options.log(`gate: the adapter's review failed, denying: ${String(error)}`);
+    }
+    const failed = denial(
+      "review-failed",
+      "the gateway could not prepare this statement's result handling",
+      this.options.decider.version,
+    );
+    return actions.map(() => failed);
   }
 
   private decideOne(action: Action): Decision {

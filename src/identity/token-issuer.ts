@@ -14,6 +14,10 @@ export interface IssueRequest {
   readonly ttlSeconds?: number;
   /** For agents: the human they act for, carried in the private `obo` claim. */
   readonly onBehalfOf?: NonNullable<Principal["onBehalfOf"]>;
+  /** The login session (or API key) the token comes from, carried in the `sid` claim. */
+  readonly loginSessionId?: string;
+  /** Latest expiry (seconds since epoch): a token never outlives the session it comes from. */
+  readonly notAfter?: number;
 }
 
 /** The claims Sluice puts in a gateway token, beside iss, aud, sub, iat, nbf, exp and jti. */
@@ -26,6 +30,8 @@ export interface GatewayClaims {
    * one acting, and `obo` the human behind it.
    */
   readonly obo?: { readonly sub: string; readonly groups: readonly string[] };
+  /** The login session the token was issued from (revocation). */
+  readonly sid?: string;
 }
 
 /** Mints short-lived gateway tokens (JWT, ES256) for verified principals. */
@@ -54,10 +60,13 @@ export class TokenIssuer {
     if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new RangeError("ttlSeconds must be a positive integer");
 
     const now = Math.floor(this.#now().getTime() / 1000);
+    const expiry = Math.min(now + ttl, request.notAfter ?? Number.POSITIVE_INFINITY);
+    if (!(expiry > now)) throw new RangeError("notAfter must be in the future");
     const claims: GatewayClaims = {
       groups: [...groups],
       kind,
       ...(onBehalfOf === undefined ? {} : { obo: { sub: onBehalfOf.user, groups: [...onBehalfOf.groups] } }),
+      ...(request.loginSessionId === undefined ? {} : { sid: request.loginSessionId }),
     };
     return new SignJWT({ ...claims })
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: this.#key.kid, typ: "JWT" })
@@ -66,7 +75,7 @@ export class TokenIssuer {
       .setSubject(user)
       .setIssuedAt(now)
       .setNotBefore(now)
-      .setExpirationTime(now + ttl)
+      .setExpirationTime(expiry)
       .setJti(randomBytes(16).toString("base64url"))
       .sign(this.#key.privateKey);
   }

@@ -75,10 +75,11 @@ export class TokenVerifier {
 }
 
 function principalFrom(payload: JWTPayload): Principal {
-  const { sub, groups = [], kind, obo, jti, exp } = payload;
+  const { sub, groups = [], kind, obo, jti, exp, sid } = payload as JWTPayload & { sid?: unknown };
   if (typeof sub !== "string" || sub === "") throw invalid("missing subject");
   if (typeof kind !== "string" || !KINDS.has(kind)) throw invalid("bad kind claim");
   if (!isStringArray(groups)) throw invalid("bad groups claim");
+  if (sid !== undefined && (typeof sid !== "string" || sid === "")) throw invalid("bad sid claim");
   const onBehalfOf = obo === undefined ? undefined : actorFrom(obo);
   return Object.freeze({
     user: sub,
@@ -87,6 +88,7 @@ function principalFrom(payload: JWTPayload): Principal {
     ...(onBehalfOf === undefined ? {} : { onBehalfOf }),
     ...(typeof jti === "string" ? { tokenId: jti } : {}),
     ...(typeof exp === "number" ? { expiresAt: exp } : {}),
+    ...(typeof sid === "string" ? { loginSessionId: sid } : {}),
   });
 }
 
@@ -101,7 +103,8 @@ function isStringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
-function toSluiceError(error: unknown): SluiceError {
+/** A jose (or Sluice) error as the SluiceError a client may see; never contains the token. */
+export function toSluiceError(error: unknown): SluiceError {
   if (error instanceof SluiceError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ERR_JWT_EXPIRED") {
@@ -117,6 +120,6 @@ function toSluiceError(error: unknown): SluiceError {
   return invalid((typeof code === "string" ? REASONS[code] : undefined) ?? "malformed token");
 }
 
-function invalid(reason: string): SluiceError {
+export function invalid(reason: string): SluiceError {
   return new SluiceError(ErrorCodes.tokenInvalid, `invalid token: ${reason}`, { expose: true });
 }

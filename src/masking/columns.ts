@@ -25,6 +25,16 @@ export interface ColumnDescriptor {
    * (an integer, a date, a UUID) do not fail.
    */
   readonly holdsText?: boolean;
+  /**
+   * Table columns an expression's values are computed from (`upper(email)`, `row_to_json(c)`, a
+   * view column): a column rule matching any of them masks the whole value.
+   */
+  readonly derivedFrom?: readonly SourceColumn[];
+  /**
+   * Where the values come from could not be worked out: every column rule applies (fail closed),
+   * with the strongest of their strategies.
+   */
+  readonly unresolved?: boolean;
 }
 
 export const DEFAULT_SCHEMA = "public";

@@ -178,11 +178,16 @@ export class MaskEngine {
 
   /** The column mask for a result column, or undefined when no column rule covers it. */
   columnMask(column: ColumnDescriptor): ColumnMask | undefined {
-    const source = column.source;
-    if (source === undefined) return undefined;
     const matched: number[] = [];
     for (const { pattern, rule } of this.#patterns) {
-      if (!matched.includes(rule) && pattern.matches(source)) matched.push(rule);
+      if (matched.includes(rule)) continue;
+      if (
+        column.unresolved === true ||
+        (column.source !== undefined && pattern.matches(column.source)) ||
+        column.derivedFrom?.some((s) => pattern.matches(s)) === true
+      ) {
+        matched.push(rule);
+      }
     }
     return matched.length === 0 ? undefined : this.#maskOf(matched);
   }

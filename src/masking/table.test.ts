@@ -234,4 +234,62 @@ describe("masking failures", () => {
       assert.throws(build, (e) => e instanceof MaskingError && e.code === "SLUICE_MASKING_FAILED");
     }
   });
+  it("masks a derived column whole when any table column it is computed from is covered", () => {
+    const masker = createMasker([
+      rule("pii", { columns: ["customers.email"] }),
+      rule("cards", { columns: ["payments.card"], strategy: "null" }),
+    ]);
+    const table = masker.forTable([
+      {
+        name: "upper",
+        derivedFrom: [
+          { table: "customers", column: "name" },
+          { table: "customers", column: "email" },
+        ],
+      },
+      { name: "label", derivedFrom: [{ table: "customers", column: "name" }] },
+      {
+        name: "both",
+        derivedFrom: [
+          { table: "customers", column: "email" },
+          { table: "payments", column: "card" },
+        ],
+      },
+    ]);
+    assert.deepEqual(
+      table.columnMasks.map((m) => m?.ruleIds),
+      [["pii"], undefined, ["pii", "cards"]],
+    );
+    assert.deepEqual(table.maskRow(["A@B.COM", "Ann", "x"]).cells, ["[MASKED]", "Ann", null]);
+  });
+
+  it("applies every column rule, strongest strategy first, to a column whose origin is unknown", () => {
+    const masker = createMasker([
+      rule("a", { columns: ["customers.email"], strategy: "partial" }),
+      rule("b", { columns: ["t.c"], strategy: "redact" }),
+      rule("d", { detectors: ["email"] }),
+    ]);
+    const table = masker.forTable([{ name: "?column?", unresolved: true }]);
+    assert.deepEqual(table.columnMasks[0], { strategy: "redact", ruleIds: ["a", "b"], ruleIndexes: [0, 1] });
+    const detectorsOnly = createMasker([rule("d", { detectors: ["email"] })]).forTable([
+      { name: "x", unresolved: true },
+    ]);
+    assert.equal(detectorsOnly.columnMasks[0], undefined);
+  });
+
+  it("masks single cells in place and nulls unreadable cells of covered columns", () => {
+    const table = createMasker([
+      rule("pii", { columns: ["customers.email"], detectors: ["email"] }),
+    ]).forTable(COLUMNS);
+    assert.equal(table.maskCell(1, "a@b.com"), "[MASKED]");
+    assert.equal(table.maskCell(3, "write to x@y.org"), "write to [MASKED]");
+    assert.equal(table.maskCell(3, "nothing here"), undefined);
+    assert.equal(table.maskCell(3, null), undefined);
+    assert.equal(table.maskUnreadableCell(1), true);
+    assert.equal(table.maskUnreadableCell(0), false);
+    assert.equal(table.watches(0), true);
+    assert.deepEqual(table.counts(), { values: 3, byRule: { pii: 3 } });
+    assert.throws(() => table.maskCell(9, "x"), MaskingError);
+    assert.throws(() => table.maskCell(1, "a@b.com"), /already failed/);
+  });
 });

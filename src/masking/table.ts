@@ -96,6 +96,36 @@ export class TableMasker {
     );
   }
 
+  /**
+   * Masks one cell given as text (null = SQL NULL); for protocols that rewrite a row's cells in
+   * place. Returns undefined when the cell stays as it is, else its new value (null = NULL).
+   */
+  maskCell(i: number, cell: string | null): string | null | undefined {
+    return this.#guard(() => {
+      if (i < 0 || i >= this.columnMasks.length) throw new MaskingError(`no column ${i} in this result`);
+      return cell === null || !this.active ? undefined : this.#maskCell(i, cell);
+    });
+  }
+
+  /**
+   * A non-null cell whose value cannot be read (a binary-format value of a non-text type): a
+   * column rule makes it NULL (counted); detectors cannot look inside it. Returns whether it must
+   * become NULL.
+   */
+  maskUnreadableCell(i: number): boolean {
+    return this.#guard(() => {
+      const mask = this.columnMasks[i];
+      if (mask === undefined) return false;
+      this.#engine.maskWhole(mask, "", false, this.#counter);
+      return true;
+    });
+  }
+
+  /** Whether a cell of column `i` can change: a column rule covers it or detectors run. */
+  watches(i: number): boolean {
+    return this.columnMasks[i] !== undefined || this.#engine.detecting;
+  }
+
   /** What this result had masked so far, per rule. */
   counts(): MaskCounts {
     return this.#counter.snapshot();

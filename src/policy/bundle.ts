@@ -93,6 +93,20 @@ export class PolicyBundle {
     }
   }
 
+  /**
+   * Enforcing mask rules whose `match` covers this principal on this connection, ignoring `when`:
+   * what any of the session's results could be masked by (data the protocol sends outside any
+   * statement's result, such as notifications, gets all of them).
+   */
+  possibleMasks(probe: Pick<Action, "protocol" | "principal" | "connection">): readonly MaskRequirement[] {
+    const action = { ...probe, kind: "probe", text: "", facts: {}, sessionId: "" } as Action;
+    const masks: MaskRequirement[] = [];
+    for (const rule of this.#candidates(action)) {
+      if (rule.mode === "enforce" && rule.mask !== undefined) masks.push(rule.mask);
+    }
+    return masks;
+  }
+
   /** Every rule considered, whether it matched and why not, and the final decision. */
   explain(action: Action): PolicyExplanation {
     const trace: Trace = { rules: [] };

@@ -256,6 +256,7 @@ function compileRule(
           columns: spec.mask.columns ?? [],
           detectors: spec.mask.detectors ?? [],
           strategy: spec.mask.strategy,
+          ...(spec.mask.deny_in_filters === true ? { denyInFilters: true } : {}),
         };
   const summary: RuleSummary = {
     id: spec.id,

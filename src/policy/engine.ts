@@ -1,4 +1,4 @@
-import type { Action, Decider } from "../core/index.ts";
+import type { Action, Decider, MaskRequirement } from "../core/index.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import type { PolicyDecision, PolicyExplanation } from "./types.ts";
 
@@ -20,6 +20,10 @@ export class PolicyEngine implements Decider {
 
   decide(action: Action): PolicyDecision {
     return this.#bundle.decide(action);
+  }
+
+  possibleMasks(probe: Pick<Action, "protocol" | "principal" | "connection">): readonly MaskRequirement[] {
+    return this.#bundle.possibleMasks(probe);
   }
 
   explain(action: Action): PolicyExplanation {

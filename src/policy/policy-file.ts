@@ -69,6 +69,7 @@ const MaskSchema = z
     strategy: z
       .enum(MASK_STRATEGIES, { error: `must be one of ${MASK_STRATEGIES.join(", ")}` })
       .default("redact"),
+    deny_in_filters: z.boolean({ error: "must be true or false" }).optional(),
   })
   .refine((m) => (m.columns?.length ?? 0) + (m.detectors?.length ?? 0) > 0, {
     message: "a mask needs columns, detectors or both",

@@ -3,23 +3,10 @@ import type { TimeFacts } from "./time.ts";
 
 export type RuleEffect = Effect | "mask";
 export type RuleMode = "enforce" | "shadow";
-export type MaskStrategy = "redact" | "hash" | "partial" | "null";
+export type { MaskRequirement, MaskStrategy } from "../core/index.ts";
 
-/** What a mask rule asks the data path to hide in results. */
-export interface MaskRequirement {
-  readonly ruleId: string;
-  /** `table.column` names or globs (`*.email`). */
-  readonly columns: readonly string[];
-  /** Value detectors (`email`, `credit_card`, ...), applied to every column. */
-  readonly detectors: readonly string[];
-  readonly strategy: MaskStrategy;
-}
-
-/** The core decision plus what only the policy engine knows. */
-export interface PolicyDecision extends Decision {
-  /** Every applicable enforcing mask rule, in bundle order. Masks never grant access. */
-  readonly masks?: readonly MaskRequirement[];
-}
+/** The core decision as the policy engine makes it (masks included). */
+export type PolicyDecision = Decision;
 
 /** One rule as loaded, for listings and tooling. */
 export interface RuleSummary {

@@ -12,6 +12,8 @@ import {
   parseTarget,
 } from "./codec/frontend-messages.ts";
 import { MessageReader, type PgMessage, PgProtocolError } from "./codec/message-reader.ts";
+import type { Expectation, ResultMasker } from "./masking/result-masker.ts";
+import type { StatementPlan, StatementPlanner } from "./masking/statement-plan.ts";
 import { denialError, flushMessage, poisonMessage, syncMessage } from "./refusal.ts";
 import { guardStatement } from "./session-guard.ts";
 import type { SqlFacts, StatementAnalysis, StatementCache } from "./sql/index.ts";
@@ -27,7 +29,12 @@ export interface PgSessionOptions {
   readonly maxBatchBytes: number;
   readonly log: (message: string) => void;
   readonly onClose: () => void;
+  /** Present when mask rules can apply in this session. */
+  readonly masking?: { readonly planner: StatementPlanner; readonly results: ResultMasker };
 }
+
+/** Statement kinds after which the catalog cache may be stale. */
+const DDL = /^(create|alter|drop|rename|comment)/;
 
 interface PendingRefusal {
   readonly nonce: string;
@@ -73,7 +80,8 @@ export class PgSession {
         wants: (type) =>
           type === Backend.readyForQuery ||
           type === Backend.parameterStatus ||
-          (type === Backend.errorResponse && this.refusals.length > 0),
+          (type === Backend.errorResponse && this.refusals.length > 0) ||
+          o.masking?.results.wants(type) === true,
         inspect: (type, body) => this.inspectServerMessage(type, body),
       },
       2 ** 30,
@@ -152,6 +160,7 @@ export class PgSession {
     if (this.skipUntilSync) {
       if (type === Frontend.sync) {
         this.skipUntilSync = false;
+        this.o.masking?.results.expect({ kind: "sync" });
         this.forward([message.raw], 1);
       } else if (type === Frontend.terminate) {
         this.close("client terminated");
@@ -203,15 +212,19 @@ export class PgSession {
     this.batch = [];
     this.batchBytes = 0;
     const actions: Action[] = [];
+    /** Per message, where its actions start in `actions`. */
+    const firstAction: number[] = [];
     let refusal: Refusal | undefined;
     for (const message of batch) {
+      firstAction.push(actions.length);
       refusal ??= this.collect(message, actions);
     }
     let decision: Decision | undefined;
+    const plans = new Map<Action, StatementPlan>();
     if (refusal) {
       decision = await this.o.gate.refuse(this.o.session, actions, refusal.reasonCode, refusal.reason);
     } else if (actions.length > 0) {
-      const verdict = await this.o.gate.judge(this.o.session, actions);
+      const verdict = await this.o.gate.judge(this.o.session, actions, (a, d) => this.review(a, d, plans));
       if (!verdict.allowed) decision = verdict.refusal;
     }
     if (this.closed) return;
@@ -221,14 +234,114 @@ export class PgSession {
     );
     if (!decision) {
       this.registry.commit();
-      this.forward(
-        batch.map((m) => m.raw),
-        syncs,
-      );
+      const chunks = this.o.masking
+        ? this.expectResults(batch, actions, firstAction, plans)
+        : batch.map((m) => m.raw);
+      this.forward(chunks, syncs);
       return;
     }
     this.registry.discard();
     this.refuseBatch(decision, end);
+  }
+
+  /**
+   * The gate's review: plans masked statements (catalog, lineage) and refuses what masking cannot
+   * make safe. In a session opened before mask rules existed, a masked statement is refused.
+   */
+  private async review(
+    actions: readonly Action[],
+    decisions: readonly Decision[],
+    plans: Map<Action, StatementPlan>,
+  ): Promise<readonly Decision[]> {
+    const planner = this.o.masking?.planner;
+    const out: Decision[] = [];
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i]!;
+      const decision = decisions[i]!;
+      if (decision.effect !== "allow") {
+        out.push(decision);
+        continue;
+      }
+      if (planner === undefined) {
+        out.push(
+          decision.masks?.length
+            ? maskRefusal(
+                decision,
+                "masking-not-ready",
+                "mask rules changed after this session started; reconnect",
+              )
+            : decision,
+        );
+        continue;
+      }
+      const { plan, refusal } = await planner.plan(action, decision);
+      plans.set(action, plan);
+      out.push(refusal ? maskRefusal(decision, refusal.code, refusal.reason) : decision);
+    }
+    return out;
+  }
+
+  /**
+   * Tells the result masker what the server will answer, in order, and describes every masked
+   * Execute's portal first (its RowDescription is swallowed) so its rows can be read.
+   */
+  private expectResults(
+    batch: readonly PgMessage[],
+    actions: readonly Action[],
+    firstAction: readonly number[],
+    plans: ReadonlyMap<Action, StatementPlan>,
+  ): Buffer[] {
+    const { planner, results } = this.o.masking!;
+    const chunks: Buffer[] = [];
+    const planOf = (index: number): StatementPlan | undefined => {
+      const action = actions[index];
+      return action === undefined ? undefined : plans.get(action);
+    };
+    batch.forEach((message, m) => {
+      const from = firstAction[m]!;
+      const to = firstAction[m + 1] ?? actions.length;
+      let expectation: Expectation | undefined;
+      switch (message.type) {
+        case Frontend.query: {
+          const statements: StatementPlan[] = [];
+          for (let i = from; i < to; i++) {
+            const plan = planOf(i) ?? { action: actions[i]!, masks: [], sensitive: true };
+            statements.push(plan);
+          }
+          expectation = { kind: "query", statements, index: 0 };
+          break;
+        }
+        case Frontend.describe: {
+          const { target, name } = parseTarget(message.body);
+          expectation = { kind: "describe", portal: target === "portal" ? name : undefined, swallow: false };
+          break;
+        }
+        case Frontend.execute: {
+          const portal = parseExecute(message.body).portal;
+          const plan = planOf(from);
+          if (plan?.masker !== undefined) {
+            chunks.push(describePortal(portal));
+            results.expect({ kind: "describe", portal, swallow: true });
+          }
+          expectation = { kind: "execute", portal, plan };
+          break;
+        }
+        case Frontend.sync:
+          expectation = { kind: "sync" };
+          break;
+        default:
+          break;
+      }
+      if (expectation) results.expect(expectation);
+      chunks.push(message.raw);
+    });
+    for (const action of actions) {
+      const plan = plans.get(action);
+      if (plan) planner.remember(plan);
+      const kind = (action.facts.sql as { statement_kind?: unknown } | undefined)?.statement_kind;
+      if (typeof kind === "string" && DDL.test(kind)) planner.catalog.clear();
+    }
+    return chunks;
   }
 
   /** Turns one batch message into actions; returns a refusal the adapter makes on its own. */
@@ -332,6 +445,7 @@ export class PgSession {
     const poison = poisonMessage();
     const closesSegment = end === Frontend.query || end === Frontend.sync;
     this.refusals.push({ nonce: poison.nonce, error, syncIndex: this.syncsForwarded + 1 });
+    if (closesSegment) this.o.masking?.results.expect({ kind: "sync" });
     this.forward([poison.describe, closesSegment ? syncMessage : flushMessage], closesSegment ? 1 : 0);
     // After an error the server ignores everything up to Sync; so do we, rather than judge it.
     if (!closesSegment) this.skipUntilSync = true;
@@ -374,6 +488,12 @@ export class PgSession {
   }
 
   private inspectServerMessage(type: number, body: Buffer): Buffer | undefined {
+    const masked = this.o.masking?.results.inspect(type, body);
+    const own = this.inspectOwn(type, body);
+    return own ?? masked;
+  }
+
+  private inspectOwn(type: number, body: Buffer): Buffer | undefined {
     if (type === Backend.readyForQuery) {
       this.syncsReceived++;
       if (this.refusals.length > 0)
@@ -391,6 +511,7 @@ export class PgSession {
       }
       return undefined;
     }
+    if (type !== Backend.errorResponse || this.refusals.length === 0) return undefined;
     const message = parseErrorFields(body).get("M") ?? "";
     const index = this.refusals.findIndex((r) => message.includes(r.nonce));
     if (index < 0) return undefined;
@@ -427,4 +548,20 @@ export class PgSession {
     this.o.gate.closeSession(this.o.session, reason);
     this.o.onClose();
   }
+}
+
+function maskRefusal(decision: Decision, reasonCode: string, reason: string): Decision {
+  const { masks: _masks, ...rest } = decision;
+  return { ...rest, effect: "deny", reasonCode, reason };
+}
+
+/** Describe (portal): the gateway's own, to learn an Execute's columns. */
+function describePortal(portal: string): Buffer {
+  const name = Buffer.from(`${portal}\0`, "utf8");
+  const out = Buffer.allocUnsafe(6 + name.length);
+  out[0] = 0x44;
+  out.writeUInt32BE(5 + name.length, 1);
+  out[5] = 0x50;
+  name.copy(out, 6);
+  return out;
 }

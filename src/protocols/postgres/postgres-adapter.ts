@@ -1,11 +1,16 @@
 import { randomInt } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { SecureContext } from "node:tls";
-import type { Connection, GatePort, ProtocolAdapter } from "../../core/index.ts";
+import type { Connection, GatePort, ProtocolAdapter, SessionContext } from "../../core/index.ts";
 import { SluiceError } from "../../core/index.ts";
+import { createMasker } from "../../masking/index.ts";
 import { clientHandshake } from "./client-handshake.ts";
 import { authenticationOk, backendKeyData, errorResponse, readyForQuery } from "./codec/backend-messages.ts";
-import { PgSession } from "./pg-session.ts";
+import { PgCatalog } from "./masking/catalog.ts";
+import { catalogConnection } from "./masking/catalog-connection.ts";
+import { ResultMasker } from "./masking/result-masker.ts";
+import { StatementPlanner } from "./masking/statement-plan.ts";
+import { PgSession, type PgSessionOptions } from "./pg-session.ts";
 import { PostgresAnalyser, type StatementCache } from "./sql/index.ts";
 import { cancelUpstream, connectUpstream, UpstreamError } from "./upstream-connection.ts";
 
@@ -18,6 +23,8 @@ export interface PostgresAdapterOptions {
   readonly maxBatchBytes: number;
   readonly maxConnections: number;
   readonly upstreamTimeoutMs: number;
+  /** The key of the `hash` mask strategy (at least 16 bytes). */
+  readonly maskHashKey?: string;
   readonly log: (message: string) => void;
 }
 
@@ -38,6 +45,8 @@ export class PostgresAdapter implements ProtocolAdapter {
   private server: Server | null = null;
   private readonly live = new Map<string, LiveSession>();
   private readonly sockets = new Set<Socket>();
+  /** Per connection name: the catalog masking reads, over the gateway's own connection. */
+  private readonly catalogs = new Map<string, { catalog: PgCatalog; close: () => Promise<void> }>();
 
   constructor(private readonly o: PostgresAdapterOptions) {
     this.analyser = new PostgresAnalyser();
@@ -61,6 +70,34 @@ export class PostgresAdapter implements ProtocolAdapter {
     for (const { session } of this.live.values()) session.terminate("the gateway is shutting down");
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all([...this.catalogs.values()].map((c) => c.close()));
+  }
+
+  private catalogFor(connection: Connection): PgCatalog {
+    let entry = this.catalogs.get(connection.name);
+    if (entry === undefined) {
+      const db = catalogConnection(connection.target);
+      entry = { catalog: new PgCatalog(db.query), close: db.close };
+      this.catalogs.set(connection.name, entry);
+    }
+    return entry.catalog;
+  }
+
+  /** Result masking for a session where mask rules can apply; undefined where none can. */
+  private maskingFor(session: SessionContext): PgSessionOptions["masking"] {
+    const masks = this.o.gate.sessionMasks(session);
+    if (masks.length === 0) return undefined;
+    const hash = this.o.maskHashKey === undefined ? {} : { hashKey: this.o.maskHashKey };
+    const catalog = this.catalogFor(session.connection);
+    return {
+      planner: new StatementPlanner({ catalog, sessionMasks: masks, ...hash }),
+      results: new ResultMasker({
+        catalog,
+        sessionMasker: createMasker(masks, hash),
+        onCounts: (plan, counts) => this.o.gate.recordMasking(session, plan.action, counts),
+        log: this.o.log,
+      }),
+    };
   }
 
   private accept(socket: Socket): void {
@@ -131,6 +168,17 @@ export class PostgresAdapter implements ProtocolAdapter {
     }
     raw.setTimeout(0);
     const session = this.o.gate.openSession(auth.principal, auth.connection, raw.remoteAddress ?? "unknown");
+    let masking: PgSessionOptions["masking"];
+    try {
+      masking = this.maskingFor(session);
+    } catch (error) {
+      // A mask rule that cannot be applied (a bad hash key, an unknown detector): no session.
+      this.o.log(`postgres: masking unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      upstream.socket.destroy();
+      fatal("XX000", "masking is misconfigured on this gateway, so no session can be opened");
+      this.o.gate.closeSession(session, "masking misconfigured");
+      return;
+    }
     const processId = randomInt(1, 2 ** 31 - 1);
     const secretKey = randomInt(1, 2 ** 31 - 1);
     const key = cancelKey(processId, secretKey);
@@ -144,6 +192,7 @@ export class PostgresAdapter implements ProtocolAdapter {
       maxBatchBytes: this.o.maxBatchBytes,
       log: this.o.log,
       onClose: () => this.live.delete(key),
+      ...(masking === undefined ? {} : { masking }),
     });
     this.live.set(key, { session: pg, connection: auth.connection, upstreamKey: upstream.backendKey });
     client.cork();

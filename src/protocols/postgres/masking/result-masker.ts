@@ -1,0 +1,484 @@
+/**
+ * Masks what the server sends back, message by message, in sessions where mask rules can apply.
+ * It follows the server's answers to what was forwarded (an expectation per statement, Describe,
+ * Execute and Sync), so every RowDescription, DataRow, COPY payload, error and notice is matched
+ * to the statement that produced it. Rows are rewritten one at a time: nothing is buffered.
+ *
+ * Fail closed: when masking a message throws, the rest of that result is replaced by one native
+ * error, and nothing more of it reaches the client.
+ */
+
+import type { ColumnDescriptor, LineMasker, Masker, TableMasker } from "../../../masking/index.ts";
+import {
+  type ErrorFields,
+  errorResponse,
+  noticeResponse,
+  parseErrorFields,
+} from "../codec/backend-messages.ts";
+import type { Origins, PgCatalog } from "./catalog.ts";
+import type { Output } from "./lineage.ts";
+import {
+  copyDataMessage,
+  dataRowMessage,
+  type FieldDescription,
+  JSON_TYPES,
+  JSONB,
+  parseDataRow,
+  parseRowDescription,
+  TEXT_TYPES,
+} from "./row-codec.ts";
+import type { StatementPlan } from "./statement-plan.ts";
+
+export type Expectation =
+  | { readonly kind: "query"; readonly statements: readonly StatementPlan[]; index: number }
+  | { readonly kind: "describe"; readonly portal: string | undefined; readonly swallow: boolean }
+  | { readonly kind: "execute"; readonly portal: string; readonly plan: StatementPlan | undefined }
+  | { readonly kind: "sync" };
+
+export type MaskCountsSink = (
+  plan: StatementPlan,
+  counts: { values: number; byRule: Record<string, number> },
+) => void;
+
+const T = 0x54; // RowDescription
+const D = 0x44; // DataRow
+const C = 0x43; // CommandComplete
+const S_SUSPENDED = 0x73; // PortalSuspended
+const I = 0x49; // EmptyQueryResponse
+const N_NODATA = 0x6e; // NoData
+const H = 0x48; // CopyOutResponse
+const COPY_DATA = 0x64;
+const COPY_DONE = 0x63;
+const E = 0x45;
+const N = 0x4e; // NoticeResponse
+const A = 0x41; // NotificationResponse
+const Z = 0x5a;
+
+const DROP = Buffer.alloc(0);
+
+/** SQLSTATE classes whose messages describe the statement or the session, never row values. */
+const SAFE_ERROR_CLASSES = new Set(["08", "0A", "25", "28", "3D", "3F", "40", "42", "53", "54", "55", "57"]);
+
+interface Result {
+  readonly plan: StatementPlan;
+  readonly table: TableMasker;
+  readonly fields: readonly FieldDescription[];
+  copy?: LineMasker;
+  json: { values: number; byRule: Record<string, number> };
+  failed: boolean;
+}
+
+export interface ResultMaskerOptions {
+  readonly catalog: PgCatalog;
+  /** Masks data outside any statement's result (notifications) with every rule of the session. */
+  readonly sessionMasker: Masker;
+  readonly onCounts: MaskCountsSink;
+  readonly log: (message: string) => void;
+}
+
+export class ResultMasker {
+  readonly #o: ResultMaskerOptions;
+  readonly #queue: Expectation[] = [];
+  readonly #portals = new Map<string, readonly FieldDescription[]>();
+  #result: Result | undefined;
+  /** After a masking failure: drop the rest of the result until it ends. */
+  #dropping = false;
+
+  constructor(options: ResultMaskerOptions) {
+    this.#o = options;
+  }
+
+  expect(expectation: Expectation): void {
+    this.#queue.push(expectation);
+  }
+
+  /** The server message types this masker must see now. */
+  wants(type: number): boolean {
+    switch (type) {
+      case D:
+        this.#startExecuteResult();
+        // An undescribed result (no fields) is watched too: its first row fails it.
+        return (
+          this.#result !== undefined &&
+          (this.#result.table.active || this.#dropping || this.#result.fields.length === 0)
+        );
+      case COPY_DATA:
+        return this.#result?.copy !== undefined || this.#dropping;
+      default:
+        return (
+          type === T ||
+          type === C ||
+          type === S_SUSPENDED ||
+          type === I ||
+          type === N_NODATA ||
+          type === H ||
+          type === COPY_DONE ||
+          type === E ||
+          type === N ||
+          type === A ||
+          type === Z
+        );
+    }
+  }
+
+  /** Undefined: pass the message as it is; a Buffer replaces it (empty: drop it). */
+  inspect(type: number, body: Buffer): Buffer | undefined {
+    switch (type) {
+      case T:
+        return this.#rowDescription(body);
+      case N_NODATA:
+        return this.#noData();
+      case D:
+        return this.#dataRow(body);
+      case H:
+        return this.#copyOut(body);
+      case COPY_DATA:
+        return this.#copyData(body);
+      case COPY_DONE:
+        return this.#copyDone();
+      case C:
+      case S_SUSPENDED:
+      case I:
+        return this.#resultEnd(type);
+      case E:
+        return this.#error(body);
+      case N:
+        return this.#notice(body);
+      case A:
+        return this.#notification(body);
+      case Z:
+        this.#readyForQuery();
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** The plan of the statement whose answers are arriving now. */
+  #currentPlan(): StatementPlan | undefined {
+    const head = this.#queue[0];
+    if (head?.kind === "query") return head.statements[head.index];
+    if (head?.kind === "execute") return head.plan;
+    return undefined;
+  }
+
+  /** Execute sends no RowDescription: its rows are described by the portal's Describe. */
+  #startExecuteResult(): void {
+    const head = this.#queue[0];
+    if (this.#result !== undefined || head?.kind !== "execute" || head.plan?.masker === undefined) return;
+    const fields = this.#portals.get(head.portal);
+    // Never described (the gateway describes every masked Execute, so only on a bug): no fields,
+    // and the first row fails the result.
+    this.#start(head.plan, fields ?? []);
+  }
+
+  #rowDescription(body: Buffer): Buffer | undefined {
+    const head = this.#queue[0];
+    if (head?.kind === "describe") {
+      this.#queue.shift();
+      if (head.portal !== undefined) this.#portals.set(head.portal, parseRowDescription(body));
+      return head.swallow ? DROP : undefined;
+    }
+    const plan = this.#currentPlan();
+    if (plan?.masker !== undefined) this.#start(plan, parseRowDescription(body));
+    return undefined;
+  }
+
+  #noData(): Buffer | undefined {
+    const head = this.#queue[0];
+    if (head?.kind !== "describe") return undefined;
+    this.#queue.shift();
+    if (head.portal !== undefined) this.#portals.set(head.portal, []);
+    return head.swallow ? DROP : undefined;
+  }
+
+  #start(plan: StatementPlan, fields: readonly FieldDescription[]): void {
+    const masker = plan.masker!;
+    const columns = this.#describe(plan, fields);
+    this.#result = {
+      plan,
+      fields,
+      table: masker.forTable(columns),
+      json: { values: 0, byRule: {} },
+      failed: false,
+    };
+  }
+
+  /** Column descriptors: RowDescription's source column where it names one, else the lineage. */
+  #describe(plan: StatementPlan, fields: readonly FieldDescription[]): ColumnDescriptor[] {
+    const catalog = this.#o.catalog;
+    const aligned = plan.lineage?.outputs
+      ? alignOutputs(plan.lineage.outputs, fields.length, catalog)
+      : undefined;
+    const everything = plan.lineage ? catalog.origins(plan.lineage.refs) : { sources: [], unresolved: true };
+    return fields.map((field, i) => {
+      const holdsText = TEXT_TYPES.has(field.typeOid);
+      let origins: Origins;
+      if (field.tableOid !== 0) {
+        const relation = catalog.byOid(field.tableOid);
+        origins = relation
+          ? catalog.columnOrigins(relation, field.attnum)
+          : { sources: [], unresolved: true };
+      } else {
+        origins = aligned?.[i] ?? everything;
+      }
+      return {
+        name: field.name,
+        holdsText,
+        derivedFrom: origins.sources,
+        ...(origins.unresolved ? { unresolved: true } : {}),
+      };
+    });
+  }
+
+  #dataRow(body: Buffer): Buffer | undefined {
+    const result = this.#result;
+    if (result === undefined || this.#dropping) return DROP;
+    try {
+      return this.#maskRow(result, body);
+    } catch (error) {
+      return this.#fail(result, error);
+    }
+  }
+
+  #maskRow(result: Result, body: Buffer): Buffer | undefined {
+    const cells = parseDataRow(body);
+    const { table, fields } = result;
+    if (cells.length !== fields.length) throw new Error("a row does not match its description");
+    let changed = false;
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i];
+      if (cell === null || cell === undefined || !table.watches(i)) continue;
+      const field = fields[i]!;
+      const binary = field.format === 1;
+      if (binary && !TEXT_TYPES.has(field.typeOid)) {
+        // A binary value of a non-text type cannot be read here: a covered column becomes NULL.
+        if (table.maskUnreadableCell(i)) {
+          cells[i] = null;
+          changed = true;
+        }
+        continue;
+      }
+      const jsonb = binary && field.typeOid === JSONB;
+      const text = cell.toString("utf8", jsonb ? 1 : 0);
+      let next: string | null | undefined;
+      if (JSON_TYPES.has(field.typeOid) && table.columnMasks[i] === undefined) {
+        next = this.#maskJsonCell(result, text);
+      } else {
+        next = table.maskCell(i, text);
+        // A whole json value replaced by a token must stay valid JSON.
+        if (typeof next === "string" && JSON_TYPES.has(field.typeOid)) next = JSON.stringify(next);
+      }
+      if (next === undefined) continue;
+      cells[i] =
+        next === null ? null : jsonb ? Buffer.concat([Buffer.of(1), Buffer.from(next)]) : Buffer.from(next);
+      changed = true;
+    }
+    return changed ? dataRowMessage(cells) : undefined;
+  }
+
+  #maskJsonCell(result: Result, text: string): string | undefined {
+    const masker = result.plan.masker!;
+    let masked: { text: string; counts: { values: number; byRule: Readonly<Record<string, number>> } };
+    try {
+      masked = masker.maskJsonText(text);
+    } catch {
+      // Not a document the JSON masker takes (too deep...): fall back to whole-text detection.
+      masked = masker.maskText(text);
+    }
+    if (masked.counts.values === 0) return undefined;
+    result.json.values += masked.counts.values;
+    for (const [rule, n] of Object.entries(masked.counts.byRule)) {
+      result.json.byRule[rule] = (result.json.byRule[rule] ?? 0) + n;
+    }
+    return masked.text;
+  }
+
+  #copyOut(body: Buffer): Buffer | undefined {
+    this.#result = undefined;
+    const plan = this.#currentPlan();
+    if (plan?.masker === undefined) return undefined;
+    const width = body.readInt16BE(1);
+    const fields: FieldDescription[] = [];
+    for (let i = 0; i < width; i++)
+      fields.push({ name: `column${i + 1}`, tableOid: 0, attnum: 0, typeOid: 25, format: 0 });
+    this.#start(plan, fields);
+    const result = this.#result!;
+    if (body[0] !== 0) return this.#fail(result, new Error("binary COPY cannot be masked"));
+    result.copy = result.table.copyLines();
+    return undefined;
+  }
+
+  #copyData(body: Buffer): Buffer | undefined {
+    const result = this.#result;
+    if (result?.copy === undefined || this.#dropping) return DROP;
+    try {
+      const out = result.copy.push(body.toString("utf8"));
+      return out.length === 0 ? DROP : copyDataMessage(Buffer.from(out));
+    } catch (error) {
+      return this.#fail(result, error);
+    }
+  }
+
+  #copyDone(): Buffer | undefined {
+    const result = this.#result;
+    if (result?.copy === undefined || this.#dropping) return this.#dropping ? DROP : undefined;
+    try {
+      const rest = result.copy.end();
+      return rest.length === 0
+        ? undefined
+        : Buffer.concat([copyDataMessage(Buffer.from(rest)), Buffer.of(COPY_DONE, 0, 0, 0, 4)]);
+    } catch (error) {
+      return this.#fail(result, error);
+    }
+  }
+
+  /** Ends the result with a native error in place of everything still to come of it. */
+  #fail(result: Result, error: unknown): Buffer {
+    result.failed = true;
+    this.#dropping = true;
+    this.#o.log(`masking: result ended: ${error instanceof Error ? error.message : "masking failed"}`);
+    return errorResponse({
+      severity: "ERROR",
+      code: "XX000",
+      message: "sluice: the result could not be masked, so the rest of it was withheld",
+    });
+  }
+
+  #resultEnd(type: number): Buffer | undefined {
+    const dropped = this.#dropping;
+    this.#finish();
+    const head = this.#queue[0];
+    if (head?.kind === "query") head.index++;
+    else if (head?.kind === "execute") this.#queue.shift();
+    // The error that replaced the result already told the client; its completion is not sent.
+    return dropped && type !== I ? DROP : undefined;
+  }
+
+  #finish(): void {
+    const result = this.#result;
+    this.#result = undefined;
+    this.#dropping = false;
+    if (result === undefined) return;
+    const table = result.copy?.counts() ?? result.table.counts();
+    const byRule: Record<string, number> = { ...table.byRule };
+    for (const [rule, n] of Object.entries(result.json.byRule)) byRule[rule] = (byRule[rule] ?? 0) + n;
+    this.#o.onCounts(result.plan, { values: table.values + result.json.values, byRule });
+  }
+
+  #error(body: Buffer): Buffer | undefined {
+    const plan = this.#currentPlan();
+    const dropped = this.#dropping;
+    this.#finish();
+    const head = this.#queue[0];
+    if (head?.kind === "query") {
+      head.index = head.statements.length; // the rest of the query does not run
+    } else {
+      // Extended protocol: the server skips everything up to the next Sync.
+      while (this.#queue.length > 0 && this.#queue[0]!.kind !== "sync") this.#queue.shift();
+    }
+    if (dropped) return DROP;
+    return this.#maskServerText(body, plan, errorResponse);
+  }
+
+  #notice(body: Buffer): Buffer | undefined {
+    return this.#maskServerText(body, this.#currentPlan(), noticeResponse);
+  }
+
+  /** Error and notice texts: withheld when the statement touches masked data, else scanned. */
+  #maskServerText(
+    body: Buffer,
+    plan: StatementPlan | undefined,
+    build: (fields: ErrorFields) => Buffer,
+  ): Buffer | undefined {
+    const fields = parseErrorFields(body);
+    const code = fields.get("C") ?? "XX000";
+    const masker = plan?.masker ?? this.#o.sessionMasker;
+    const sensitive = plan?.sensitive === true;
+    const keep = !sensitive || SAFE_ERROR_CLASSES.has(code.slice(0, 2));
+    const scan = (text: string | undefined): string | undefined =>
+      text === undefined ? undefined : masker.maskText(text).text;
+    const message = keep
+      ? (scan(fields.get("M")) ?? "")
+      : "sluice: the server's message was withheld because the statement touches masked data";
+    const original = fields.get("M") ?? "";
+    const detail = sensitive ? undefined : scan(fields.get("D"));
+    const hint = sensitive ? undefined : scan(fields.get("H"));
+    if (
+      !sensitive &&
+      message === original &&
+      detail === fields.get("D") &&
+      hint === fields.get("H") &&
+      !fields.has("W") &&
+      !fields.has("q")
+    ) {
+      return undefined;
+    }
+    const severity = (fields.get("V") ?? fields.get("S") ?? "ERROR") as ErrorFields["severity"];
+    return build({
+      severity,
+      code,
+      message,
+      ...(detail === undefined ? {} : { detail }),
+      ...(hint === undefined ? {} : { hint }),
+    });
+  }
+
+  /** NOTIFY payloads come from any session: every mask rule of this one applies. */
+  #notification(body: Buffer): Buffer | undefined {
+    const channelEnd = body.indexOf(0, 4);
+    const payloadEnd = body.indexOf(0, channelEnd + 1);
+    if (channelEnd < 0 || payloadEnd < 0) return undefined;
+    const payload = body.toString("utf8", channelEnd + 1, payloadEnd);
+    const masker = this.#o.sessionMasker;
+    let masked: string;
+    try {
+      masked =
+        masker.hasColumnRules && /^\s*[[{]/.test(payload)
+          ? masker.maskJsonText(payload).text
+          : masker.maskText(payload).text;
+    } catch {
+      masked = masker.maskText(payload).text;
+    }
+    if (masked === payload) return undefined;
+    const head = body.subarray(0, channelEnd + 1);
+    const payloadBytes = Buffer.from(`${masked}\0`);
+    const out = Buffer.allocUnsafe(5 + head.length + payloadBytes.length);
+    out[0] = A;
+    out.writeInt32BE(4 + head.length + payloadBytes.length, 1);
+    head.copy(out, 5);
+    payloadBytes.copy(out, 5 + head.length);
+    return out;
+  }
+
+  #readyForQuery(): void {
+    this.#finish();
+    // Everything up to and including this segment's end is answered.
+    while (this.#queue.length > 0) {
+      const head = this.#queue.shift()!;
+      if (head.kind === "sync" || head.kind === "query") break;
+    }
+  }
+}
+
+/** Per result column, the origins of the output it comes from; undefined when `*` cannot be expanded. */
+function alignOutputs(outputs: readonly Output[], width: number, catalog: PgCatalog): Origins[] | undefined {
+  const aligned: Origins[] = [];
+  for (const output of outputs) {
+    if (output.star === undefined) {
+      aligned.push(catalog.origins(output.refs));
+      continue;
+    }
+    for (const source of output.star) {
+      if (source.kind === "relation") {
+        const [relation, ...others] = catalog.byName(source.relation);
+        if (relation === undefined || others.length > 0) return undefined;
+        for (const column of relation.columns) aligned.push(catalog.columnOrigins(relation, column.attnum));
+        continue;
+      }
+      if (source.outputs === undefined || source.outputs.some((o) => o.star !== undefined)) return undefined;
+      for (const o of source.outputs) aligned.push(catalog.origins(o.refs));
+    }
+  }
+  return aligned.length === width ? aligned : undefined;
+}
