@@ -60,6 +60,11 @@ rules:
     when: '"customers" in sql.tables || "public.customers" in sql.tables'
     effect: mask
     mask: { columns: [customers.email, customers.phone], detectors: [email], strategy: redact }
+  - id: mask-contact-email
+    match: { protocols: [postgres] }
+    when: '"contacts" in sql.tables'
+    effect: mask
+    mask: { columns: [contacts.email] }
 `;
 
 /**

@@ -15,6 +15,12 @@ import { findProfile, type ProfileSummary, summariseProfile } from "./cpu-profil
 import { type GatewayChild, startGatewayChild } from "./gateway-child.ts";
 import { writeGatewayConfig } from "./gateway-config.ts";
 import {
+  formatMaskedResultBench,
+  MASKED_RESULT_SETUP,
+  type MaskedResultBench,
+  runMaskedResultBench,
+} from "./masked-result.ts";
+import {
   type Endpoint,
   initPgbench,
   type PgbenchRun,
@@ -253,6 +259,28 @@ async function main(): Promise<void> {
     }
   }
 
+  log("masked result: 100,000 rows through the plaintext gateway, masked vs unmasked");
+  let maskedBench: MaskedResultBench | undefined;
+  try {
+    const owner = new (await import("pg")).default.Client({
+      host: direct.host,
+      port: direct.port,
+      database: DB,
+      user: DB_USER,
+      password: DB_PASSWORD,
+    });
+    await owner.connect();
+    await owner.query(MASKED_RESULT_SETUP);
+    await owner.end();
+    const plain = targets.find((t) => t.name === SLUICE_PLAIN)!;
+    maskedBench = await runMaskedResultBench(direct, plain.endpoint, quick ? 3 : 7);
+    for (const line of formatMaskedResultBench(maskedBench)) log(`  ${line}`);
+  } catch (error) {
+    notes.push(
+      `The masked-result benchmark failed: ${error instanceof Error ? error.message : String(error)}.`,
+    );
+  }
+
   const rss = gateways.map(({ name, child }) => {
     const kib = child.peakRssKiB();
     return `- ${name}: gateway child peak RSS (VmHWM) ${kib === undefined ? "unreadable" : `${(kib / 1024).toFixed(1)} MiB`}`;
@@ -291,7 +319,7 @@ async function main(): Promise<void> {
   await cleanup();
 
   const table = resultsTable(rows);
-  const settings = `Each run: \`pgbench -n -T ${seconds}\`, scale ${scale}; \`-c 1 -j 1\` and \`-c 8 -j 2\`; targets run back to back per configuration after a ${warmup} s warm-up each. Sluice: own Node process, policy bundle of 10 rules (6 deny, allow, approve, mask), audit to SQLite, user ${BENCH_USER} in group ${BENCH_GROUPS.join(",")}. pgbench, PostgreSQL, the proxies and this script share the ${machine.nproc} cores. "proxy CPU µs/txn" is the proxy process's user+system CPU time (all threads) per transaction.`;
+  const settings = `Each run: \`pgbench -n -T ${seconds}\`, scale ${scale}; \`-c 1 -j 1\` and \`-c 8 -j 2\`; targets run back to back per configuration after a ${warmup} s warm-up each. Sluice: own Node process, policy bundle of 11 rules (6 deny, allow, approve, 2 mask), audit to SQLite, user ${BENCH_USER} in group ${BENCH_GROUPS.join(",")}. pgbench, PostgreSQL, the proxies and this script share the ${machine.nproc} cores. "proxy CPU µs/txn" is the proxy process's user+system CPU time (all threads) per transaction.`;
   const sections = [
     ...machineLines(machine),
     "",
@@ -306,6 +334,8 @@ async function main(): Promise<void> {
     "Targets for Sluice (TLS is the production row; ≥0.5x direct and ≥0.7x pgbouncer TPS at -c 8, <150 µs added mean latency at -c 1):",
     "",
     ...verdict.lines,
+    "",
+    ...(maskedBench ? formatMaskedResultBench(maskedBench) : []),
     "",
     microBenchSection(policyBench, sqlBench),
   ];

@@ -113,8 +113,7 @@ describe("identity configuration", () => {
   group_mapping: []
 `);
     const lines = message.split("\n");
-    const url =
-      "expected an https:// URL (http:// only on a loopback host), without query or fragment";
+    const url = "expected an https:// URL (http:// only on a loopback host), without query or fragment";
     for (const expected of [
       `sluice.yaml:3:33: identity.providers[0].issuer: ${url}`,
       "sluice.yaml:4:9: identity.providers[1].name: duplicate provider name (first used by [0])",
@@ -125,7 +124,7 @@ describe("identity configuration", () => {
       "sluice.yaml:6:18: identity.providers[3].type: expected one of oidc, saml",
       "sluice.yaml:9:9: identity.trusted_issuers[1].issuer: duplicate issuer (first used by [0])",
       "sluice.yaml:9:59: identity.trusted_issuers[1].kind: expected human, service or agent",
-      "sluice.yaml:10:9: identity.trusted_issuers[2].issuer: " + url,
+      `sluice.yaml:10:9: identity.trusted_issuers[2].issuer: ${url}`,
       "sluice.yaml:11:3: identity.session_ttl: expected a duration between 1m and 30d, e.g. 30s, 15m, 12h or 7d",
       "sluice.yaml:13:3: identity.group_mapping: unknown key",
     ]) {
@@ -139,8 +138,14 @@ describe("identity configuration", () => {
       ),
       message,
     );
-    assert.ok(lines.some((line) => line.includes("identity.trusted_issuers[1].algorithms[0]")), message);
-    assert.ok(lines.some((line) => line.includes("identity.revocation_check_interval")), message);
+    assert.ok(
+      lines.some((line) => line.includes("identity.trusted_issuers[1].algorithms[0]")),
+      message,
+    );
+    assert.ok(
+      lines.some((line) => line.includes("identity.revocation_check_interval")),
+      message,
+    );
   });
 
   it("reports an unresolved client secret at its reference, without a value", async () => {
@@ -163,7 +168,10 @@ describe("identity configuration", () => {
   providers:
     - { name: corp, type: oidc, issuer: https://idp.example.com, client_id: sluice, client_secret: hunter2, scopes: [email] }
 `);
-    assert.ok(message.includes("identity.providers[0].client_secret: secrets must be given as env:VAR or file:path"), message);
+    assert.ok(
+      message.includes("identity.providers[0].client_secret: secrets must be given as env:VAR or file:path"),
+      message,
+    );
     assert.ok(message.includes("identity.providers[0].scopes: must include openid"), message);
     assert.equal(message.includes("hunter2"), false);
   });

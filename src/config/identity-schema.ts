@@ -115,7 +115,8 @@ const publicUrl = z.string({ error: unlessMissing(PUBLIC_URL_MESSAGE) }).transfo
 const nonEmptyString = z.string().min(1, { error: "expected a non-empty string" });
 const claimName = z.string().regex(CLAIM, { error: "expected a claim name such as groups or email" });
 const group = z.string().regex(GROUP, {
-  error: "expected a group name: letters, digits, '.', '_', ':', '@', '/' or '-', starting with a letter or digit",
+  error:
+    "expected a group name: letters, digits, '.', '_', ':', '@', '/' or '-', starting with a letter or digit",
 });
 
 const mappingRule = z
@@ -253,15 +254,21 @@ export const identitySchema = z
   .strictObject({
     providers: z
       .array(provider)
-      .superRefine(uniqueBy((p: ParsedOidcProvider) => p?.name, "provider name", "name"), {
-        when: (payload) => Array.isArray(payload.value),
-      })
+      .superRefine(
+        uniqueBy((p: ParsedOidcProvider) => p?.name, "provider name", "name"),
+        {
+          when: (payload) => Array.isArray(payload.value),
+        },
+      )
       .prefault([]),
     trusted_issuers: z
       .array(trustedIssuer)
-      .superRefine(uniqueBy((t: TrustedIssuerConfig) => t?.issuer, "issuer", "issuer"), {
-        when: (payload) => Array.isArray(payload.value),
-      })
+      .superRefine(
+        uniqueBy((t: TrustedIssuerConfig) => t?.issuer, "issuer", "issuer"),
+        {
+          when: (payload) => Array.isArray(payload.value),
+        },
+      )
       .prefault([]),
     session_ttl: duration(60, 30 * 86_400).prefault(IDENTITY_DEFAULTS.sessionTtl),
     revocation_check_interval: duration(1, 3600).prefault(IDENTITY_DEFAULTS.revocationCheckInterval),

@@ -7,7 +7,7 @@ export {
   type ConnectionTarget,
   describeConnection,
 } from "./connection.ts";
-export type { Decider } from "./decider.ts";
+export type { AllowProbe, Decider } from "./decider.ts";
 export {
   type ApprovalRequirement,
   type Decision,

@@ -1,5 +1,13 @@
 /** A compiled, immutable policy bundle: decides actions and explains decisions. */
-import type { Action, ApprovalRequirement, ConnectionInfo, Effect, Principal } from "../core/index.ts";
+import type {
+  Action,
+  AllowProbe,
+  ApprovalRequirement,
+  ConnectionInfo,
+  Effect,
+  Facts,
+  Principal,
+} from "../core/index.ts";
 import { type Activation, buildActivation, evaluationMessage, timeRecord } from "./cel.ts";
 import { type CompiledRule, explainMismatch, interpolate, matchesRule } from "./rule.ts";
 import { TimeFactSource, type TimeFacts } from "./time.ts";
@@ -105,6 +113,46 @@ export class PolicyBundle {
       if (rule.mode === "enforce" && rule.mask !== undefined) masks.push(rule.mask);
     }
     return masks;
+  }
+
+  /**
+   * Whether an action like the probe could be allowed or held for approval: some enforcing allow
+   * or approve rule matches and its `when` is true or unknown, and no enforcing deny rule
+   * certainly applies. Known facts are the principal, the connection, the action and the probe's
+   * facts. A `when` reading unknown facts is evaluated without them: CEL's `&&` and `||` absorb
+   * the resulting "no such key" errors when the known part decides (`mcp.tool == "x" && sql...`
+   * is false for another tool), so a bool result holds whatever the unknown facts are; an error,
+   * or a presence test (`has()`), leaves it unknown.
+   */
+  couldAllow(probe: AllowProbe): boolean {
+    const action = { ...probe, text: "", sessionId: "" } as Action;
+    const known = knownFactPaths(probe.facts);
+    let activation: Activation | undefined;
+    let allows = false;
+    for (const rule of this.#candidates(action)) {
+      if (rule.mode !== "enforce" || rule.effect === "mask") continue;
+      let outcome: "true" | "false" | "error" | "unknown" = "true";
+      const when = rule.when;
+      if (when !== undefined) {
+        const complete = [...when.paths].every((path) => isKnownPath(path, known));
+        if (!complete && (when.testsPresence || when.roots.has("time"))) {
+          outcome = "unknown";
+        } else {
+          activation ??= buildActivation(action, this.#timeRecord, false);
+          try {
+            const result = when.evaluate(activation);
+            outcome = result === true ? "true" : result === false ? "false" : "error";
+          } catch {
+            outcome = "error";
+          }
+          if (!complete && outcome === "error") outcome = "unknown";
+        }
+      }
+      // An evaluation error makes any rule an applicable deny (as in `decide`).
+      if (outcome === "error" || (rule.effect === "deny" && outcome === "true")) return false;
+      if (rule.effect !== "deny" && outcome !== "false") allows = true;
+    }
+    return allows;
   }
 
   /** Every rule considered, whether it matched and why not, and the final decision. */
@@ -292,6 +340,25 @@ export class PolicyBundle {
   #reason(rule: CompiledRule, action: Action): string | undefined {
     return rule.reason === undefined ? undefined : interpolate(rule.reason, action, this.#now);
   }
+}
+
+/** Fact roots a probe always knows. */
+const PROBE_ROOTS = new Set(["principal", "connection", "action"]);
+
+function knownFactPaths(facts: Facts): ReadonlySet<string> {
+  const known = new Set<string>();
+  for (const [namespace, fields] of Object.entries(facts)) {
+    for (const field of Object.keys(fields)) known.add(`${namespace}.${field}`);
+  }
+  return known;
+}
+
+/** `path` reads only known facts: a probe root, or a given fact (or something below one). */
+function isKnownPath(path: string, known: ReadonlySet<string>): boolean {
+  const dot = path.indexOf(".");
+  if (PROBE_ROOTS.has(dot < 0 ? path : path.slice(0, dot))) return true;
+  for (const k of known) if (path === k || path.startsWith(`${k}.`)) return true;
+  return false;
 }
 
 function combine(deny: boolean, approve: boolean, allow: boolean): Effect {

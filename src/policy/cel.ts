@@ -208,6 +208,13 @@ export interface CompiledCondition {
   readonly source: string;
   /** Fact roots the expression reads (`sql`, `time`, ...). */
   readonly roots: ReadonlySet<string>;
+  /**
+   * Every fact path the expression reads, as written (`sql.kinds`, `mcp.arguments.sql`); a root
+   * used whole (`has(mcp)`, `mcp.arguments[x]` reads `mcp.arguments`) appears as the shorter path.
+   */
+  readonly paths: ReadonlySet<string>;
+  /** True when the expression asks whether a fact is present (`has()`, optional selection). */
+  readonly testsPresence: boolean;
   /** Throws on evaluation errors (missing key, type mismatch, bad pattern). */
   readonly evaluate: (activation: Activation) => unknown;
 }
@@ -217,6 +224,8 @@ const COMPREHENSIONS = new Set(["all", "exists", "exists_one", "map", "filter", 
 interface WalkState {
   readonly problems: ConditionProblem[];
   readonly roots: Set<string>;
+  readonly paths: Set<string>;
+  testsPresence: boolean;
 }
 
 function fieldOffset(node: ASTNode): number {
@@ -285,6 +294,7 @@ function checkChain(
 ): void {
   const segments = [chain.root.args];
   state.roots.add(chain.root.args);
+  state.paths.add([chain.root.args, ...chain.links.map(([name]) => name)].join("."));
   for (const [name, node] of chain.links) {
     segments.push(name);
     const resolved = resolveFactPath(segments);
@@ -306,7 +316,10 @@ function walk(node: ASTNode, scope: ReadonlySet<string>, state: WalkState): void
     case "value":
       return;
     case "id":
-      if (!scope.has(node.args) && factTree.has(node.args)) state.roots.add(node.args);
+      if (!scope.has(node.args) && factTree.has(node.args)) {
+        state.roots.add(node.args);
+        state.paths.add(node.args);
+      }
       return;
     case ".":
     case "[]": {
@@ -321,9 +334,11 @@ function walk(node: ASTNode, scope: ReadonlySet<string>, state: WalkState): void
       return;
     }
     case ".?":
+      state.testsPresence = true;
       walk(node.args[0], scope, state);
       return;
     case "[?]":
+      state.testsPresence = true;
       walk(node.args[0], scope, state);
       walk(node.args[1], scope, state);
       return;
@@ -336,6 +351,7 @@ function walk(node: ASTNode, scope: ReadonlySet<string>, state: WalkState): void
         });
       }
       if (name === "re2") checkPatternLiteral(args[1], state);
+      if (name === "has") state.testsPresence = true;
       for (const arg of args) walk(arg, scope, state);
       return;
     }
@@ -409,7 +425,7 @@ export function compileCondition(
     const { offset, summary } = celErrorParts(error);
     return { ok: false, problems: [{ offset, message: `syntax error: ${summary}` }] };
   }
-  const state: WalkState = { problems: [], roots: new Set() };
+  const state: WalkState = { problems: [], roots: new Set(), paths: new Set(), testsPresence: false };
   walk(parsed.ast, new Set(), state);
   if (state.problems.length > 0) return { ok: false, problems: state.problems };
 
@@ -424,7 +440,14 @@ export function compileCondition(
       problems: [{ offset: 0, message: `when must be a bool expression, got ${checked.type ?? "unknown"}` }],
     };
   }
-  return { ok: true, condition: { source, roots: state.roots, evaluate: parsed } };
+  return { ok: true, condition: {
+      source,
+      roots: state.roots,
+      paths: state.paths,
+      testsPresence: state.testsPresence,
+      evaluate: parsed,
+    },
+  };
 }
 
 /** Short message of an evaluation error. */

@@ -1,4 +1,4 @@
-import type { Action, Decider, MaskRequirement } from "../core/index.ts";
+import type { Action, AllowProbe, Decider, MaskRequirement } from "../core/index.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import type { PolicyDecision, PolicyExplanation } from "./types.ts";
 
@@ -24,6 +24,10 @@ export class PolicyEngine implements Decider {
 
   possibleMasks(probe: Pick<Action, "protocol" | "principal" | "connection">): readonly MaskRequirement[] {
     return this.#bundle.possibleMasks(probe);
+  }
+
+  couldAllow(probe: AllowProbe): boolean {
+    return this.#bundle.couldAllow(probe);
   }
 
   explain(action: Action): PolicyExplanation {

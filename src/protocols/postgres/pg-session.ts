@@ -479,7 +479,10 @@ export class PgSession {
     if (pieces.length === 0 || this.closed) return;
     let ok = true;
     if (pieces.length === 1) ok = client.write(pieces[0]!);
-    else {
+    else if (pieces.length > 8) {
+      // Many small pieces (rewritten rows): one copy beats a write per piece.
+      ok = client.write(Buffer.concat(pieces));
+    } else {
       client.cork();
       for (const piece of pieces) ok = client.write(piece);
       client.uncork();

@@ -33,6 +33,7 @@ const RELAYED_PARAMS = ["application_name", "extra_float_digits", "datestyle", "
 
 interface LiveSession {
   readonly session: PgSession;
+  readonly context: SessionContext;
   readonly connection: Connection;
   readonly upstreamKey: { processId: number; secretKey: number } | null;
 }
@@ -64,6 +65,17 @@ export class PostgresAdapter implements ProtocolAdapter {
         resolve({ host, port: typeof address === "object" && address ? address.port : port });
       });
     });
+  }
+
+  terminateSessions(shouldEnd: (session: SessionContext) => string | undefined): number {
+    let ended = 0;
+    for (const { session, context } of [...this.live.values()]) {
+      const reason = shouldEnd(context);
+      if (reason === undefined) continue;
+      session.terminate(reason);
+      ended++;
+    }
+    return ended;
   }
 
   async close(): Promise<void> {
@@ -194,7 +206,12 @@ export class PostgresAdapter implements ProtocolAdapter {
       onClose: () => this.live.delete(key),
       ...(masking === undefined ? {} : { masking }),
     });
-    this.live.set(key, { session: pg, connection: auth.connection, upstreamKey: upstream.backendKey });
+    this.live.set(key, {
+      session: pg,
+      context: session,
+      connection: auth.connection,
+      upstreamKey: upstream.backendKey,
+    });
     client.cork();
     client.write(authenticationOk());
     for (const message of upstream.parameterMessages) client.write(message);

@@ -19,11 +19,9 @@ import type { Origins, PgCatalog } from "./catalog.ts";
 import type { Output } from "./lineage.ts";
 import {
   copyDataMessage,
-  dataRowMessage,
   type FieldDescription,
   JSON_TYPES,
   JSONB,
-  parseDataRow,
   parseRowDescription,
   TEXT_TYPES,
 } from "./row-codec.ts";
@@ -60,6 +58,10 @@ const DROP = Buffer.alloc(0);
 const SAFE_ERROR_CLASSES = new Set(["08", "0A", "25", "28", "3D", "3F", "40", "42", "53", "54", "55", "57"]);
 
 interface Result {
+  /** Per column, 1 when a cell of it can change (a column rule covers it or detectors run). */
+  readonly watched: Uint8Array;
+  /** UTF-8 bytes of a replacement value; tokens repeat, so the last few are kept. */
+  encode(text: string): Buffer;
   readonly plan: StatementPlan;
   readonly table: TableMasker;
   readonly fields: readonly FieldDescription[];
@@ -195,10 +197,13 @@ export class ResultMasker {
   #start(plan: StatementPlan, fields: readonly FieldDescription[]): void {
     const masker = plan.masker!;
     const columns = this.#describe(plan, fields);
+    const table = masker.forTable(columns);
     this.#result = {
+      watched: Uint8Array.from(fields, (_, i) => (table.watches(i) ? 1 : 0)),
+      encode: replacementEncoder(),
       plan,
       fields,
-      table: masker.forTable(columns),
+      table,
       json: { values: 0, byRule: {} },
       failed: false,
     };
@@ -242,39 +247,111 @@ export class ResultMasker {
   }
 
   #maskRow(result: Result, body: Buffer): Buffer | undefined {
-    const cells = parseDataRow(body);
-    const { table, fields } = result;
-    if (cells.length !== fields.length) throw new Error("a row does not match its description");
-    let changed = false;
-    for (let i = 0; i < cells.length; i++) {
-      const cell = cells[i];
-      if (cell === null || cell === undefined || !table.watches(i)) continue;
+    const { fields } = result;
+    const count = body.length >= 2 ? body.readInt16BE(0) : -1;
+    if (count !== fields.length) throw new Error("a row does not match its description");
+    // Cell offsets without allocating a view per cell; only watched cells are decoded.
+    const starts = this.#cellStarts(count);
+    const lengths = this.#cellLengths;
+    let offset = 2;
+    for (let i = 0; i < count; i++) {
+      if (offset + 4 > body.length) throw new Error("malformed DataRow");
+      const length = body.readInt32BE(offset);
+      offset += 4;
+      starts[i] = offset;
+      lengths[i] = length;
+      if (length > 0) offset += length;
+      if (offset > body.length) throw new Error("malformed DataRow");
+    }
+    // Replacements go into a reused array; unchanged runs of cells are copied in one piece.
+    const replaced = this.#replacements(count);
+    let changes = 0;
+    for (let i = 0; i < count; i++) {
+      replaced[i] = undefined;
+      const length = lengths[i]!;
+      if (length < 0 || result.watched[i] === 0) continue;
       const field = fields[i]!;
-      const binary = field.format === 1;
-      if (binary && !TEXT_TYPES.has(field.typeOid)) {
-        // A binary value of a non-text type cannot be read here: a covered column becomes NULL.
-        if (table.maskUnreadableCell(i)) {
-          cells[i] = null;
-          changed = true;
-        }
+      const next = this.#cellReplacement(result, i, body, starts[i]!, length);
+      if (next === undefined) continue;
+      changes++;
+      if (next === null) {
+        replaced[i] = null;
         continue;
       }
-      const jsonb = binary && field.typeOid === JSONB;
-      const text = cell.toString("utf8", jsonb ? 1 : 0);
-      let next: string | null | undefined;
-      if (JSON_TYPES.has(field.typeOid) && table.columnMasks[i] === undefined) {
-        next = this.#maskJsonCell(result, text);
-      } else {
-        next = table.maskCell(i, text);
-        // A whole json value replaced by a token must stay valid JSON.
-        if (typeof next === "string" && JSON_TYPES.has(field.typeOid)) next = JSON.stringify(next);
-      }
-      if (next === undefined) continue;
-      cells[i] =
-        next === null ? null : jsonb ? Buffer.concat([Buffer.of(1), Buffer.from(next)]) : Buffer.from(next);
-      changed = true;
+      const bytes = result.encode(next);
+      replaced[i] =
+        field.format === 1 && field.typeOid === JSONB ? Buffer.concat([Buffer.of(1), bytes]) : bytes;
     }
-    return changed ? dataRowMessage(cells) : undefined;
+    if (changes === 0) return undefined;
+    let size = body.length + 4;
+    for (let i = 0; i < count; i++) {
+      const r = replaced[i];
+      if (r !== undefined) size += (r === null ? 0 : r.length) - Math.max(0, lengths[i]!);
+    }
+    const out = Buffer.allocUnsafe(1 + size);
+    out[0] = D;
+    out.writeInt32BE(size, 1);
+    let at = 5;
+    let runStart = 0;
+    for (let i = 0; i < count; i++) {
+      const r = replaced[i];
+      if (r === undefined) continue;
+      // Everything before this cell's length word is unchanged.
+      const lengthWord = starts[i]! - 4;
+      at = copyBytes(body, runStart, lengthWord, out, at);
+      if (r === null) {
+        out.writeInt32BE(-1, at);
+        at += 4;
+      } else {
+        out.writeInt32BE(r.length, at);
+        at = copyBytes(r, 0, r.length, out, at + 4);
+      }
+      runStart = starts[i]! + Math.max(0, lengths[i]!);
+    }
+    copyBytes(body, runStart, body.length, out, at);
+    return out;
+  }
+
+  #replacementsBuffer: (Buffer | null | undefined)[] = [];
+
+  #replacements(count: number): (Buffer | null | undefined)[] {
+    if (this.#replacementsBuffer.length < count) this.#replacementsBuffer = new Array(count);
+    return this.#replacementsBuffer;
+  }
+
+  /** A cell's new value (null: NULL), or undefined when it stays as it is. */
+  #cellReplacement(
+    result: Result,
+    i: number,
+    body: Buffer,
+    start: number,
+    length: number,
+  ): string | null | undefined {
+    const { table } = result;
+    const field = result.fields[i]!;
+    // A binary value of a non-text type cannot be read here: a covered column becomes NULL.
+    if (field.format === 1 && !TEXT_TYPES.has(field.typeOid))
+      return table.maskUnreadableCell(i) ? null : undefined;
+    const isJson = JSON_TYPES.has(field.typeOid);
+    // A whole json value replaced by a token must stay valid JSON.
+    const fixed = table.fixedMask(i);
+    if (fixed !== undefined) return typeof fixed === "string" && isJson ? JSON.stringify(fixed) : fixed;
+    const skip = field.format === 1 && field.typeOid === JSONB ? 1 : 0;
+    const text = body.toString("utf8", start + skip, start + length);
+    if (isJson && table.columnMasks[i] === undefined) return this.#maskJsonCell(result, text);
+    const next = table.maskCell(i, text);
+    return typeof next === "string" && isJson ? JSON.stringify(next) : next;
+  }
+
+  #cellStartsBuffer = new Int32Array(16);
+  #cellLengths = new Int32Array(16);
+
+  #cellStarts(count: number): Int32Array {
+    if (this.#cellStartsBuffer.length < count) {
+      this.#cellStartsBuffer = new Int32Array(count);
+      this.#cellLengths = new Int32Array(count);
+    }
+    return this.#cellStartsBuffer;
   }
 
   #maskJsonCell(result: Result, text: string): string | undefined {
@@ -481,4 +558,27 @@ function alignOutputs(outputs: readonly Output[], width: number, catalog: PgCata
     }
   }
   return aligned.length === width ? aligned : undefined;
+}
+
+/** Encodes replacement values, remembering a few (the redact token repeats on every row). */
+function replacementEncoder(): (text: string) => Buffer {
+  const cache = new Map<string, Buffer>();
+  return (text) => {
+    let bytes = cache.get(text);
+    if (bytes === undefined) {
+      bytes = Buffer.from(text, "utf8");
+      if (cache.size < 16) cache.set(text, bytes);
+    }
+    return bytes;
+  };
+}
+
+/**
+ * Copies bytes and returns the end offset in `to`. Cells are short: a plain loop avoids the typed
+ * array `Buffer#copy` creates for a partial source, which costs more than the copy itself.
+ */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  if (end - start > 64) return at + from.copy(to, at, start, end);
+  for (let i = start; i < end; i++) to[at++] = from[i]!;
+  return at;
 }

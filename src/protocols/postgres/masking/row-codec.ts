@@ -45,48 +45,6 @@ export function parseRowDescription(body: Buffer): FieldDescription[] {
   return fields;
 }
 
-/** The cells of a DataRow body as views into it (null = SQL NULL). */
-export function parseDataRow(body: Buffer): (Buffer | null)[] {
-  const count = body.readInt16BE(0);
-  const cells: (Buffer | null)[] = [];
-  let offset = 2;
-  for (let i = 0; i < count; i++) {
-    if (offset + 4 > body.length) throw new Error("malformed DataRow");
-    const length = body.readInt32BE(offset);
-    offset += 4;
-    if (length < 0) {
-      cells.push(null);
-      continue;
-    }
-    if (offset + length > body.length) throw new Error("malformed DataRow");
-    cells.push(body.subarray(offset, offset + length));
-    offset += length;
-  }
-  return cells;
-}
-
-/** A whole DataRow message (type byte and length included). */
-export function dataRowMessage(cells: readonly (Buffer | null)[]): Buffer {
-  let size = 4 + 2;
-  for (const cell of cells) size += 4 + (cell === null ? 0 : cell.length);
-  const out = Buffer.allocUnsafe(1 + size);
-  out[0] = 0x44;
-  out.writeInt32BE(size, 1);
-  out.writeInt16BE(cells.length, 5);
-  let offset = 7;
-  for (const cell of cells) {
-    if (cell === null) {
-      out.writeInt32BE(-1, offset);
-      offset += 4;
-      continue;
-    }
-    out.writeInt32BE(cell.length, offset);
-    cell.copy(out, offset + 4);
-    offset += 4 + cell.length;
-  }
-  return out;
-}
-
 /** A whole CopyData message. */
 export function copyDataMessage(data: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + data.length);
