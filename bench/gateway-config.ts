@@ -76,6 +76,8 @@ export function writeGatewayConfig(target: {
   database: string;
   user: string;
   password: string;
+  /** Session recording (on by default, as in production). */
+  recordings?: boolean;
 }): { dir: string; configPath: string } {
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-gw-"));
   mkdirSync(join(dir, "policies"));
@@ -89,6 +91,7 @@ store: sqlite:./data/sluice.db
 signing_key: file:./data/signing-key.pem
 policies: ./policies
 tokens: { max_ttl: 12h }
+recordings: { enabled: ${target.recordings ?? true} }
 connections:
   - name: pg-prod
     protocol: postgres

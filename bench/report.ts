@@ -9,6 +9,7 @@ export const DIRECT = "postgres (direct)";
 export const PGBOUNCER = "pgbouncer (session)";
 export const SLUICE_TLS = "sluice (TLS)";
 export const SLUICE_PLAIN = "sluice (no TLS, loopback)";
+export const SLUICE_TLS_NO_RECORDING = "sluice (TLS, recording off)";
 
 export interface Row {
   readonly target: string;

@@ -1,17 +1,21 @@
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { AuditLog, RetentionJob, type RetentionSummary } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
 import { Gate } from "../gate/index.ts";
 import { loadOrCreateSigningKey, PublicKeySet, TokenIssuer, TokenVerifier } from "../identity/index.ts";
+import { McpEndpoint } from "../mcp/index.ts";
 import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
+import { FileRecordingStore, SessionRecorder } from "../recording/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { AuditCheckpointer } from "./audit-checkpointer.ts";
 import { createAuditSink } from "./audit-sinks.ts";
 import { createHttpServer } from "./http-server.ts";
 import { createGatewayIdentity, type GatewayIdentity, originOf } from "./identity-wiring.ts";
 import { PolicyReloader, type PolicyReloadResult, type PolicyReloadTrigger } from "./policy-reloader.ts";
+import { SessionRevoker } from "./session-revoker.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 
 export interface RunningGateway {
@@ -66,8 +70,24 @@ export async function startGateway(
   const verifier = new TokenVerifier(keys, config.tokens);
   const issuer = new TokenIssuer(signingKey, config.tokens);
   let publicUrl = config.identity.publicUrl ?? "";
-  const identity = createGatewayIdentity(config, { issuer, verifier, publicUrl: () => publicUrl, log });
-  const store = openStore(config.store);
+  let revoker: SessionRevoker | undefined;
+  const identity = createGatewayIdentity(config, {
+    issuer,
+    verifier,
+    publicUrl: () => publicUrl,
+    log,
+    // A session ended in this process closes its live protocol sessions at once.
+    onLoginEvent: (event) => {
+      if (event.type !== "login" && event.type !== "refresh") revoker?.check();
+    },
+  });
+  const store = openStore(config.store, { log });
+  // A store that cannot be reached (or has a newer format) stops the start, rather than every command.
+  await store.ready().catch(async (error: unknown) => {
+    await store.close();
+    await identity.close();
+    throw error;
+  });
   const audit = new AuditLog(store);
   const sinks = config.audit.sinks.map((sink) => createAuditSink(sink, { store, log }));
   const checkpointer = new AuditCheckpointer(
@@ -89,12 +109,25 @@ export async function startGateway(
     ...(options.policyReloadDebounceMs === undefined ? {} : { debounceMs: options.policyReloadDebounceMs }),
   });
   const tls = await loadTlsMaterial(config.tls, dirname(config.signingKey.path));
+  const recordings = config.recordings;
+  const recorder = recordings.enabled
+    ? new SessionRecorder({
+        store: new FileRecordingStore({ dir: recordings.dir }),
+        signingKey,
+        maxBytesPerSession: recordings.maxBytesPerSession,
+        maxRowsPerStatement: recordings.maxRowsPerStatement,
+        log,
+        onFailure: ({ sessionId, error }) =>
+          log(`recording of session ${sessionId} failed: ${error.message}`),
+      })
+    : undefined;
   const gate = new Gate({
     decider: policy,
     audit,
     verifyCredential: (token) => identity.credentials.verify(token),
     connections: new Map(config.connections.map((c) => [c.name, c])),
     log,
+    ...(recorder === undefined ? {} : { recorder, recordedRowsPerStatement: recordings.maxRowsPerStatement }),
   });
   const postgres = new PostgresAdapter({
     gate,
@@ -107,8 +140,26 @@ export async function startGateway(
     ...(config.masking.hashKey === undefined ? {} : { maskHashKey: config.masking.hashKey }),
     log,
   });
+  revoker = new SessionRevoker({
+    adapters: [postgres],
+    isRevoked: (id) => identity.isSessionRevoked(id),
+    intervalMs: config.identity.revocationCheckIntervalSeconds * 1000,
+    leewaySeconds: config.tokens.leewaySeconds,
+    log,
+  });
   await loadSqlParser();
   const pgAddress = await postgres.listen(config.listeners.postgres.host, config.listeners.postgres.port);
+  // MCP tools run SQL as clients of the PostgreSQL listener above: one data path for every client.
+  const mcp = new McpEndpoint({
+    gate,
+    authenticate: (token) => identity.credentials.verify(token),
+    connections: config.connections,
+    analysers: [postgres.analyser],
+    couldAllow: (probe) => policy.couldAllow(probe),
+    postgres: { ...pgAddress, certificatePem: readFileSync(tls.certPath, "utf8") },
+    publicUrl: () => publicUrl,
+    log,
+  });
   const http = createHttpServer({
     jwks: () => [signingKey.publicJwk],
     policyVersion: () => policy.version,
@@ -116,7 +167,7 @@ export async function startGateway(
       authenticate: (token) => identity.credentials.verify(token),
       reloadPolicy: (by) => reloader.reload("admin-api", by),
     },
-    routes: (req, res, url) => identity.routes.handle(req, res, url),
+    routes: (req, res, url) => mcp.handle(req, res, url) || identity.routes.handle(req, res, url),
   });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -127,7 +178,9 @@ export async function startGateway(
   try {
     for (const sink of sinks) await sink.start();
   } catch (error) {
+    await mcp.close();
     await postgres.close();
+    await recorder?.close();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await identity.close();
     await store.close();
@@ -136,6 +189,7 @@ export async function startGateway(
   if (options.watchPolicies ?? true) reloader.watch();
   retention?.start();
   checkpointer.start();
+  revoker.start();
   return {
     postgres: pgAddress,
     http: { host: config.listeners.http.host, port: httpPort },
@@ -154,7 +208,11 @@ export async function startGateway(
     },
     async close() {
       await reloader.close();
+      revoker?.close();
+      await mcp.close();
       await postgres.close();
+      // Every live recording ends and is sealed.
+      await recorder?.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       // Sessions record their end as they close: write those, then export everything.

@@ -25,6 +25,17 @@ export type DecisionReview = (
   decisions: readonly Decision[],
 ) => Promise<readonly Decision[]>;
 
+/** One statement's result as the client received it (masked), for the session recording. */
+export interface StatementResult {
+  readonly columns: readonly string[] | null;
+  /** The first rows, at most the recording's cap. */
+  readonly rows: readonly (readonly (string | null)[])[];
+  readonly rowsOmitted: number;
+  readonly commandTag: string | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly durationMs: number;
+}
+
 /** What one result had masked: values in all, and per mask rule id. */
 export interface MaskingCounts {
   readonly values: number;
@@ -54,6 +65,13 @@ export interface GatePort {
   judge(session: SessionContext, actions: readonly Action[], review?: DecisionReview): Promise<BatchVerdict>;
   /** Mask rules that could apply to anything in this session (see `Decider.possibleMasks`). */
   sessionMasks(session: SessionContext): readonly MaskRequirement[];
+  /**
+   * How many result rows this session's recording keeps per statement; 0 when the session is not
+   * recorded (the adapter then need not follow results for the recording).
+   */
+  recordedRows(session: SessionContext): number;
+  /** Record one statement's result in the session recording (it never blocks). */
+  recordResult(session: SessionContext, action: Action, result: StatementResult): void;
   /** Record how much a result had masked (values per mask rule), after it was sent. */
   recordMasking(session: SessionContext, action: Action, counts: MaskingCounts): void;
   /**

@@ -18,6 +18,13 @@ export {
 } from "./decision.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export { ErrorCodes, SluiceError } from "./errors.ts";
-export type { BatchVerdict, DecisionReview, GatePort, MaskingCounts, SessionContext } from "./gate-port.ts";
+export type {
+  BatchVerdict,
+  DecisionReview,
+  GatePort,
+  MaskingCounts,
+  SessionContext,
+  StatementResult,
+} from "./gate-port.ts";
 export { globMatches, isGlob } from "./glob.ts";
 export type { Principal, PrincipalKind } from "./principal.ts";

@@ -23,7 +23,9 @@ import {
   type Principal,
   type SessionContext,
   SluiceError,
+  type StatementResult,
 } from "../core/index.ts";
+import { resultEvent, type SessionRecorder, statementEvent } from "../recording/index.ts";
 
 export interface GateOptions {
   readonly decider: Decider;
@@ -33,6 +35,10 @@ export interface GateOptions {
   readonly connections: ReadonlyMap<string, Connection>;
   /** Where operational problems are reported (never with secrets). */
   readonly log: (message: string) => void;
+  /** Session recordings; absent when recording is off. A failing recorder stops sessions. */
+  readonly recorder?: SessionRecorder;
+  /** Result rows kept per statement in a recording. */
+  readonly recordedRowsPerStatement?: number;
 }
 
 /**
@@ -59,6 +65,16 @@ export class Gate implements GatePort {
 
   openSession(principal: Principal, connection: Connection, clientAddress: string): SessionContext {
     const session: SessionContext = { id: randomUUID(), principal, connection, clientAddress };
+    const recorder = this.options.recorder;
+    if (recorder !== undefined) {
+      // Fail closed: no recording, no session.
+      if (!recorder.health().ok) {
+        throw new SluiceError(ErrorCodes.recordingUnavailable, "session recording is unavailable", {
+          expose: true,
+        });
+      }
+      recorder.begin(session);
+    }
     this.options.audit
       .record(sessionEvent(AuditEventType.sessionStarted, session))
       .catch((error: unknown) => {
@@ -68,6 +84,7 @@ export class Gate implements GatePort {
   }
 
   closeSession(session: SessionContext, reason: string): void {
+    void this.options.recorder?.end(session.id, reason);
     this.options.audit
       .record(sessionEvent(AuditEventType.sessionEnded, session, { reason }))
       .catch((error: unknown) => {
@@ -80,6 +97,14 @@ export class Gate implements GatePort {
     actions: readonly Action[],
     review?: DecisionReview,
   ): Promise<BatchVerdict> {
+    const unrecorded = this.recordingFailure(session);
+    if (unrecorded)
+      return this.recordAhead(
+        session,
+        actions,
+        actions.map(() => unrecorded),
+        unrecorded,
+      );
     let decisions: readonly Decision[] = actions.map((action) => this.decideOne(action));
     if (review !== undefined) decisions = await this.reviewed(actions, decisions, review);
     const refusal = decisions.find((d) => d.effect !== "allow");
@@ -101,6 +126,24 @@ export class Gate implements GatePort {
       decision,
     );
     return verdict.refusal ?? decision;
+  }
+
+  recordedRows(_session: SessionContext): number {
+    return this.options.recorder === undefined ? 0 : (this.options.recordedRowsPerStatement ?? 100);
+  }
+
+  recordResult(session: SessionContext, _action: Action, result: StatementResult): void {
+    this.options.recorder?.record(session.id, resultEvent(result));
+  }
+
+  /** A denial when this session's recording has failed: nothing more may run unrecorded. */
+  private recordingFailure(session: SessionContext): Decision | undefined {
+    if (this.options.recorder?.failure(session.id) === undefined) return undefined;
+    return denial(
+      "recording-unavailable",
+      "the session recording failed, so nothing more can run in this session",
+      this.options.decider.version,
+    );
   }
 
   sessionMasks(session: SessionContext): readonly MaskRequirement[] {
@@ -182,6 +225,12 @@ export class Gate implements GatePort {
         this.options.decider.version,
       );
       return { allowed: false, decisions: actions.map(() => unavailable), refusal: unavailable };
+    }
+    const recorder = this.options.recorder;
+    if (recorder !== undefined) {
+      for (let i = 0; i < actions.length; i++) {
+        recorder.record(session.id, statementEvent(actions[i]!, decisions[i]!));
+      }
     }
     return refusal ? { allowed: false, decisions, refusal } : { allowed: true, decisions };
   }

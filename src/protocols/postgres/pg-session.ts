@@ -29,8 +29,8 @@ export interface PgSessionOptions {
   readonly maxBatchBytes: number;
   readonly log: (message: string) => void;
   readonly onClose: () => void;
-  /** Present when mask rules can apply in this session. */
-  readonly masking?: { readonly planner: StatementPlanner; readonly results: ResultMasker };
+  /** Present when results must be followed: mask rules can apply, or the session is recorded. */
+  readonly results?: { readonly planner: StatementPlanner; readonly tracker: ResultMasker };
 }
 
 /** Statement kinds after which the catalog cache may be stale. */
@@ -81,7 +81,7 @@ export class PgSession {
           type === Backend.readyForQuery ||
           type === Backend.parameterStatus ||
           (type === Backend.errorResponse && this.refusals.length > 0) ||
-          o.masking?.results.wants(type) === true,
+          o.results?.tracker.wants(type) === true,
         inspect: (type, body) => this.inspectServerMessage(type, body),
       },
       2 ** 30,
@@ -160,7 +160,7 @@ export class PgSession {
     if (this.skipUntilSync) {
       if (type === Frontend.sync) {
         this.skipUntilSync = false;
-        this.o.masking?.results.expect({ kind: "sync" });
+        this.o.results?.tracker.expect({ kind: "sync" });
         this.forward([message.raw], 1);
       } else if (type === Frontend.terminate) {
         this.close("client terminated");
@@ -234,7 +234,7 @@ export class PgSession {
     );
     if (!decision) {
       this.registry.commit();
-      const chunks = this.o.masking
+      const chunks = this.o.results
         ? this.expectResults(batch, actions, firstAction, plans)
         : batch.map((m) => m.raw);
       this.forward(chunks, syncs);
@@ -253,7 +253,7 @@ export class PgSession {
     decisions: readonly Decision[],
     plans: Map<Action, StatementPlan>,
   ): Promise<readonly Decision[]> {
-    const planner = this.o.masking?.planner;
+    const planner = this.o.results?.planner;
     const out: Decision[] = [];
     for (let i = 0; i < actions.length; i++) {
       const action = actions[i]!;
@@ -291,7 +291,7 @@ export class PgSession {
     firstAction: readonly number[],
     plans: ReadonlyMap<Action, StatementPlan>,
   ): Buffer[] {
-    const { planner, results } = this.o.masking!;
+    const { planner, tracker: results } = this.o.results!;
     const chunks: Buffer[] = [];
     const planOf = (index: number): StatementPlan | undefined => {
       const action = actions[index];
@@ -445,7 +445,7 @@ export class PgSession {
     const poison = poisonMessage();
     const closesSegment = end === Frontend.query || end === Frontend.sync;
     this.refusals.push({ nonce: poison.nonce, error, syncIndex: this.syncsForwarded + 1 });
-    if (closesSegment) this.o.masking?.results.expect({ kind: "sync" });
+    if (closesSegment) this.o.results?.tracker.expect({ kind: "sync" });
     this.forward([poison.describe, closesSegment ? syncMessage : flushMessage], closesSegment ? 1 : 0);
     // After an error the server ignores everything up to Sync; so do we, rather than judge it.
     if (!closesSegment) this.skipUntilSync = true;
@@ -491,7 +491,7 @@ export class PgSession {
   }
 
   private inspectServerMessage(type: number, body: Buffer): Buffer | undefined {
-    const masked = this.o.masking?.results.inspect(type, body);
+    const masked = this.o.results?.tracker.inspect(type, body);
     const own = this.inspectOwn(type, body);
     return own ?? masked;
   }

@@ -8,6 +8,7 @@ import { clientHandshake } from "./client-handshake.ts";
 import { authenticationOk, backendKeyData, errorResponse, readyForQuery } from "./codec/backend-messages.ts";
 import { PgCatalog } from "./masking/catalog.ts";
 import { catalogConnection } from "./masking/catalog-connection.ts";
+import { ResultLog } from "./masking/result-log.ts";
 import { ResultMasker } from "./masking/result-masker.ts";
 import { StatementPlanner } from "./masking/statement-plan.ts";
 import { PgSession, type PgSessionOptions } from "./pg-session.ts";
@@ -95,18 +96,32 @@ export class PostgresAdapter implements ProtocolAdapter {
     return entry.catalog;
   }
 
-  /** Result masking for a session where mask rules can apply; undefined where none can. */
-  private maskingFor(session: SessionContext): PgSessionOptions["masking"] {
+  /**
+   * Result handling for a session where mask rules can apply or that is recorded; undefined for
+   * the others, whose results are relayed untouched.
+   */
+  private resultsFor(session: SessionContext): PgSessionOptions["results"] {
     const masks = this.o.gate.sessionMasks(session);
-    if (masks.length === 0) return undefined;
+    const recordedRows = this.o.gate.recordedRows(session);
+    if (masks.length === 0 && recordedRows === 0) return undefined;
     const hash = this.o.maskHashKey === undefined ? {} : { hashKey: this.o.maskHashKey };
     const catalog = this.catalogFor(session.connection);
     return {
       planner: new StatementPlanner({ catalog, sessionMasks: masks, ...hash }),
-      results: new ResultMasker({
+      tracker: new ResultMasker({
         catalog,
         sessionMasker: createMasker(masks, hash),
-        onCounts: (plan, counts) => this.o.gate.recordMasking(session, plan.action, counts),
+        onCounts: (plan, counts) => {
+          if (plan.masker !== undefined) this.o.gate.recordMasking(session, plan.action, counts);
+        },
+        ...(recordedRows > 0
+          ? {
+              results: new ResultLog(
+                (plan, result) => this.o.gate.recordResult(session, plan.action, result),
+                recordedRows,
+              ),
+            }
+          : {}),
         log: this.o.log,
       }),
     };
@@ -179,10 +194,20 @@ export class PostgresAdapter implements ProtocolAdapter {
       return;
     }
     raw.setTimeout(0);
-    const session = this.o.gate.openSession(auth.principal, auth.connection, raw.remoteAddress ?? "unknown");
-    let masking: PgSessionOptions["masking"];
+    let session: SessionContext;
     try {
-      masking = this.maskingFor(session);
+      session = this.o.gate.openSession(auth.principal, auth.connection, raw.remoteAddress ?? "unknown");
+    } catch (error) {
+      upstream.socket.destroy();
+      const message =
+        error instanceof SluiceError && error.expose ? error.message : "the session could not be opened";
+      this.o.log(`postgres: session refused: ${message}`);
+      fatal("XX000", message);
+      return;
+    }
+    let masking: PgSessionOptions["results"];
+    try {
+      masking = this.resultsFor(session);
     } catch (error) {
       // A mask rule that cannot be applied (a bad hash key, an unknown detector): no session.
       this.o.log(`postgres: masking unavailable: ${error instanceof Error ? error.message : String(error)}`);
@@ -204,7 +229,7 @@ export class PostgresAdapter implements ProtocolAdapter {
       maxBatchBytes: this.o.maxBatchBytes,
       log: this.o.log,
       onClose: () => this.live.delete(key),
-      ...(masking === undefined ? {} : { masking }),
+      ...(masking === undefined ? {} : { results: masking }),
     });
     this.live.set(key, {
       session: pg,

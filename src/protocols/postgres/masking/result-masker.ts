@@ -1,5 +1,6 @@
 /**
- * Masks what the server sends back, message by message, in sessions where mask rules can apply.
+ * Follows what the server sends back, message by message, in sessions where mask rules can apply
+ * or that are recorded: masks it, and hands each statement's result to the recording.
  * It follows the server's answers to what was forwarded (an expectation per statement, Describe,
  * Execute and Sync), so every RowDescription, DataRow, COPY payload, error and notice is matched
  * to the statement that produced it. Rows are rewritten one at a time: nothing is buffered.
@@ -17,6 +18,7 @@ import {
 } from "../codec/backend-messages.ts";
 import type { Origins, PgCatalog } from "./catalog.ts";
 import type { Output } from "./lineage.ts";
+import type { ResultLog } from "./result-log.ts";
 import {
   copyDataMessage,
   type FieldDescription,
@@ -75,6 +77,8 @@ export interface ResultMaskerOptions {
   /** Masks data outside any statement's result (notifications) with every rule of the session. */
   readonly sessionMasker: Masker;
   readonly onCounts: MaskCountsSink;
+  /** Present when the session is recorded. */
+  readonly results?: ResultLog;
   readonly log: (message: string) => void;
 }
 
@@ -91,6 +95,7 @@ export class ResultMasker {
   }
 
   expect(expectation: Expectation): void {
+    if (this.#queue.length === 0) this.#o.results?.started();
     this.#queue.push(expectation);
   }
 
@@ -101,8 +106,9 @@ export class ResultMasker {
         this.#startExecuteResult();
         // An undescribed result (no fields) is watched too: its first row fails it.
         return (
-          this.#result !== undefined &&
-          (this.#result.table.active || this.#dropping || this.#result.fields.length === 0)
+          (this.#result !== undefined &&
+            (this.#result.table.active || this.#dropping || this.#result.fields.length === 0)) ||
+          this.#o.results?.wantsRows === true
         );
       case COPY_DATA:
         return this.#result?.copy !== undefined || this.#dropping;
@@ -141,7 +147,7 @@ export class ResultMasker {
       case C:
       case S_SUSPENDED:
       case I:
-        return this.#resultEnd(type);
+        return this.#resultEnd(type, body);
       case E:
         return this.#error(body);
       case N:
@@ -167,8 +173,12 @@ export class ResultMasker {
   /** Execute sends no RowDescription: its rows are described by the portal's Describe. */
   #startExecuteResult(): void {
     const head = this.#queue[0];
-    if (this.#result !== undefined || head?.kind !== "execute" || head.plan?.masker === undefined) return;
+    if (head?.kind !== "execute" || head.plan === undefined) return;
     const fields = this.#portals.get(head.portal);
+    const results = this.#o.results;
+    if (results !== undefined && !results.wantsRows && fields !== undefined)
+      results.columns(head.plan, fields);
+    if (this.#result !== undefined || head.plan.masker === undefined) return;
     // Never described (the gateway describes every masked Execute, so only on a bug): no fields,
     // and the first row fails the result.
     this.#start(head.plan, fields ?? []);
@@ -182,7 +192,10 @@ export class ResultMasker {
       return head.swallow ? DROP : undefined;
     }
     const plan = this.#currentPlan();
-    if (plan?.masker !== undefined) this.#start(plan, parseRowDescription(body));
+    if (plan === undefined) return undefined;
+    const fields = parseRowDescription(body);
+    this.#o.results?.columns(plan, fields);
+    if (plan.masker !== undefined) this.#start(plan, fields);
     return undefined;
   }
 
@@ -238,12 +251,18 @@ export class ResultMasker {
 
   #dataRow(body: Buffer): Buffer | undefined {
     const result = this.#result;
-    if (result === undefined || this.#dropping) return DROP;
-    try {
-      return this.#maskRow(result, body);
-    } catch (error) {
-      return this.#fail(result, error);
+    if (this.#dropping) return DROP;
+    let out: Buffer | undefined;
+    if (result !== undefined) {
+      try {
+        out = this.#maskRow(result, body);
+      } catch (error) {
+        return this.#fail(result, error);
+      }
     }
+    // The recording keeps the row as the client receives it.
+    this.#o.results?.row(out === undefined ? body : out.subarray(5));
+    return out;
   }
 
   #maskRow(result: Result, body: Buffer): Buffer | undefined {
@@ -415,15 +434,17 @@ export class ResultMasker {
     result.failed = true;
     this.#dropping = true;
     this.#o.log(`masking: result ended: ${error instanceof Error ? error.message : "masking failed"}`);
-    return errorResponse({
-      severity: "ERROR",
-      code: "XX000",
-      message: "sluice: the result could not be masked, so the rest of it was withheld",
-    });
+    const message = "sluice: the result could not be masked, so the rest of it was withheld";
+    this.#o.results?.finish(result.plan, { commandTag: null, error: { code: "XX000", message } });
+    return errorResponse({ severity: "ERROR", code: "XX000", message });
   }
 
-  #resultEnd(type: number): Buffer | undefined {
+  #resultEnd(type: number, body: Buffer): Buffer | undefined {
     const dropped = this.#dropping;
+    if (!dropped && type !== I) {
+      const tag = type === C ? body.toString("utf8", 0, Math.max(0, body.indexOf(0))) : null;
+      this.#o.results?.finish(this.#currentPlan(), { commandTag: tag, error: null });
+    }
     this.#finish();
     const head = this.#queue[0];
     if (head?.kind === "query") head.index++;
@@ -455,7 +476,13 @@ export class ResultMasker {
       while (this.#queue.length > 0 && this.#queue[0]!.kind !== "sync") this.#queue.shift();
     }
     if (dropped) return DROP;
-    return this.#maskServerText(body, plan, errorResponse);
+    const replaced = this.#maskServerText(body, plan, errorResponse);
+    if (this.#o.results !== undefined) {
+      const fields = parseErrorFields(replaced === undefined ? body : replaced.subarray(5));
+      const error = { code: fields.get("C") ?? "XX000", message: fields.get("M") ?? "" };
+      this.#o.results.finish(plan, { commandTag: null, error });
+    }
+    return replaced;
   }
 
   #notice(body: Buffer): Buffer | undefined {
