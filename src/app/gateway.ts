@@ -112,7 +112,7 @@ export async function startGateway(
   const recordings = config.recordings;
   const recorder = recordings.enabled
     ? new SessionRecorder({
-        store: new FileRecordingStore({ dir: recordings.dir }),
+        store: new FileRecordingStore({ dir: recordings.dir, fsync: recordings.fsync }),
         signingKey,
         maxBytesPerSession: recordings.maxBytesPerSession,
         maxRowsPerStatement: recordings.maxRowsPerStatement,

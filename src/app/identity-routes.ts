@@ -8,10 +8,10 @@ import {
   type LoginService,
   type OidcProviderLogin,
   PendingLogins,
+  type ServiceAccounts,
   type SessionTokens,
 } from "../identity/index.ts";
 import { ADMIN_GROUP } from "./http-server.ts";
-
 
 const LOGIN_COOKIE = "sluice_login";
 const SESSION_COOKIE = "sluice_session";
@@ -21,6 +21,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 export interface IdentityRoutesOptions {
   readonly providers: ReadonlyMap<string, OidcProviderLogin>;
   readonly logins: LoginService;
+  readonly serviceAccounts: ServiceAccounts;
   readonly credentials: CredentialVerifier;
   /** The gateway's origin as browsers reach it (e.g. `https://sluice.example.com`). */
   readonly publicUrl: () => string;
@@ -60,6 +61,7 @@ type Send = (status: number, body: unknown, headers?: Record<string, string | st
  *   `GET /callback` completes it and sets the `sluice_session` cookie.
  * - `POST /login/device` starts a device login for the CLI; `POST /login/device/token` polls it.
  * - `POST /token/refresh` rotates a refresh token (body or cookie); `POST /logout` ends the session.
+ * - `POST /token/api-key` exchanges a service account's API key (bearer) for a short-lived token.
  * - `GET /whoami` describes the bearer token's principal, or the browser session's.
  * - `POST /admin/sessions/revoke` (`sluice-admins`) ends any session by id.
  */
@@ -81,7 +83,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
     groups: tokens.principal.groups,
   });
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL, send: Send): Promise<void> {
+  async function route(req: IncomingMessage, url: URL, send: Send): Promise<void> {
     const path = url.pathname;
     if (path === "/login" && req.method === "GET") {
       return send(200, { providers: [...options.providers.keys()] });
@@ -114,10 +116,28 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
         return send(401, { error: "invalid_grant", error_description: exposed(error, "refresh refused") });
       }
     }
+    if (path === "/token/api-key" && req.method === "POST") {
+      const body = await readBody(req);
+      const apiKey = bearerToken(req) ?? stringField(body, "api_key");
+      if (apiKey === undefined) return send(401, { error: "an API key is required" }, challenge());
+      try {
+        const exchanged = await options.serviceAccounts.exchange(apiKey);
+        return send(200, {
+          access_token: exchanged.accessToken,
+          token_type: "Bearer",
+          expires_in: exchanged.expiresIn,
+          user: exchanged.record.account,
+          groups: exchanged.record.groups,
+        });
+      } catch (error) {
+        return send(401, { error: exposed(error, "invalid API key") }, challenge());
+      }
+    }
     if (path === "/logout" && req.method === "POST") {
       const body = await readBody(req);
       const refreshToken = stringField(body, "refresh_token") ?? cookies(req)[SESSION_COOKIE];
-      const ended = refreshToken === undefined ? false : await options.logins.logout(refreshToken).catch(() => false);
+      const ended =
+        refreshToken === undefined ? false : await options.logins.logout(refreshToken).catch(() => false);
       return send(200, { ok: true, ended }, { "set-cookie": cookie(SESSION_COOKIE, "", 0, "/") });
     }
     if (path === "/whoami" && req.method === "GET") return whoami(req, send);
@@ -141,18 +161,27 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       return send(503, { error: "the identity provider is unavailable" });
     }
     const binding = randomToken();
-    browser.put({ provider: name, checks: begun.checks, binding, redirect }, BROWSER_LOGIN_TTL_MS, begun.checks.state);
-    send(302, { redirect: begun.url }, {
-      location: begun.url,
-      "set-cookie": cookie(LOGIN_COOKIE, binding, BROWSER_LOGIN_TTL_MS / 1000, "/callback"),
-    });
+    browser.put(
+      { provider: name, checks: begun.checks, binding, redirect },
+      BROWSER_LOGIN_TTL_MS,
+      begun.checks.state,
+    );
+    send(
+      302,
+      { redirect: begun.url },
+      {
+        location: begun.url,
+        "set-cookie": cookie(LOGIN_COOKIE, binding, BROWSER_LOGIN_TTL_MS / 1000, "/callback"),
+      },
+    );
   }
 
   async function callback(req: IncomingMessage, url: URL, send: Send): Promise<void> {
     const state = url.searchParams.get("state") ?? "";
     const pending = state === "" ? undefined : browser.take(state);
     const clear = cookie(LOGIN_COOKIE, "", 0, "/callback");
-    if (pending === undefined) return send(400, { error: "unknown or expired login" }, { "set-cookie": clear });
+    if (pending === undefined)
+      return send(400, { error: "unknown or expired login" }, { "set-cookie": clear });
     const binding = cookies(req)[LOGIN_COOKIE] ?? "";
     if (!sameText(binding, pending.binding)) {
       return send(400, { error: "this login was started in another browser" }, { "set-cookie": clear });
@@ -171,10 +200,14 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       options.log(`login: browser login at ${pending.provider} failed: ${describe(error)}`);
       return send(401, { error: "login failed" }, { "set-cookie": clear });
     }
-    send(303, { user: tokens.principal.user }, {
-      location: pending.redirect,
-      "set-cookie": [clear, cookie(SESSION_COOKIE, tokens.refreshToken, options.sessionTtlSeconds, "/")],
-    });
+    send(
+      303,
+      { user: tokens.principal.user },
+      {
+        location: pending.redirect,
+        "set-cookie": [clear, cookie(SESSION_COOKIE, tokens.refreshToken, options.sessionTtlSeconds, "/")],
+      },
+    );
   }
 
   async function startDevice(body: Record<string, unknown>, send: Send): Promise<void> {
@@ -189,7 +222,10 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       login = await provider.beginDevice(abort.signal);
     } catch (error) {
       options.log(`login: identity provider ${name} unavailable: ${describe(error)}`);
-      return send(503, { error: "temporarily_unavailable", error_description: "the identity provider is unavailable" });
+      return send(503, {
+        error: "temporarily_unavailable",
+        error_description: "the identity provider is unavailable",
+      });
     }
     const pending: PendingDevice = { provider: name, abort, state: "pending", identity: undefined };
     const deviceCode = devices.put(pending, login.expiresIn * 1000);
@@ -292,6 +328,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
         path.startsWith("/login/") ||
         path === "/callback" ||
         path === "/token/refresh" ||
+        path === "/token/api-key" ||
         path === "/logout" ||
         path === "/whoami" ||
         path === "/admin/sessions/revoke";
@@ -306,7 +343,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
         });
         res.end(JSON.stringify(body));
       };
-      route(req, res, url, send).catch((error: unknown) => {
+      route(req, url, send).catch((error: unknown) => {
         if (error instanceof BodyError) return send(error.status, { error: error.message });
         options.log(`http: ${path}: ${describe(error)}`);
         send(500, { error: "internal error" });

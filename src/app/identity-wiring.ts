@@ -1,21 +1,26 @@
 import type { SluiceConfig } from "../config/index.ts";
 import {
+  API_KEY_SESSION_PREFIX,
   CredentialVerifier,
   type LoginEvent,
   LoginService,
   OidcProviderLogin,
+  ServiceAccounts,
   type TokenIssuer,
   type TokenVerifier,
   TrustedIssuerVerifier,
 } from "../identity/index.ts";
-import { SqliteLoginSessionStore } from "../store/index.ts";
+import { SqliteLoginSessionStore, SqliteServiceAccountStore } from "../store/index.ts";
 import { createIdentityRoutes, type IdentityRoutes } from "./identity-routes.ts";
 
 /** Everything identity the gateway runs: credential checks, login sessions and their routes. */
 export interface GatewayIdentity {
   readonly credentials: CredentialVerifier;
   readonly logins: LoginService;
+  readonly serviceAccounts: ServiceAccounts;
   readonly routes: IdentityRoutes;
+  /** True when a login session (or an API key, `key:<id>`) is revoked, unknown or over. */
+  isSessionRevoked(loginSessionId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -30,7 +35,10 @@ export function createGatewayIdentity(
     readonly onLoginEvent?: (event: LoginEvent) => void;
   },
 ): GatewayIdentity {
-  const store = new SqliteLoginSessionStore(config.store.kind === "sqlite" ? config.store.path : ":memory:");
+  const path = config.store.kind === "sqlite" ? config.store.path : ":memory:";
+  const store = new SqliteLoginSessionStore(path);
+  const keyStore = new SqliteServiceAccountStore(path);
+  const serviceAccounts = new ServiceAccounts(keyStore, { issuer: deps.issuer });
   const providers = new Map(
     config.identity.providers.map((provider) => [
       provider.name,
@@ -58,6 +66,10 @@ export function createGatewayIdentity(
       deps.onLoginEvent?.(event);
     },
   });
+  const isSessionRevoked = (id: string): boolean =>
+    id.startsWith(API_KEY_SESSION_PREFIX)
+      ? serviceAccounts.isRevoked(id.slice(API_KEY_SESSION_PREFIX.length))
+      : logins.isRevoked(id);
   const trusted =
     config.identity.trustedIssuers.length === 0
       ? undefined
@@ -68,11 +80,12 @@ export function createGatewayIdentity(
     gateway: deps.verifier,
     gatewayIssuer: config.tokens.issuer,
     ...(trusted === undefined ? {} : { trusted }),
-    revocation: { isRevoked: (id) => logins.isRevoked(id) },
+    revocation: { isRevoked: (id) => isSessionRevoked(id) },
   });
   const routes = createIdentityRoutes({
     providers,
     logins,
+    serviceAccounts,
     credentials,
     publicUrl: deps.publicUrl,
     sessionTtlSeconds: config.identity.sessionTtlSeconds,
@@ -81,10 +94,13 @@ export function createGatewayIdentity(
   return {
     credentials,
     logins,
+    serviceAccounts,
     routes,
+    isSessionRevoked,
     async close() {
       routes.close();
       await store.close();
+      await keyStore.close();
     },
   };
 }

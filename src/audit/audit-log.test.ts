@@ -8,6 +8,7 @@ import type {
   RetentionStep,
   Store,
   StoredAuditRecord,
+  Subscription,
 } from "../store/index.ts";
 import { AuditLog } from "./audit-log.ts";
 
@@ -30,6 +31,11 @@ class CountingStore implements Store {
   }
   async applyAuditRetention(): Promise<RetentionStep | undefined> {
     return undefined;
+  }
+  async ready(): Promise<void> {}
+  async notify(): Promise<void> {}
+  async subscribe(): Promise<Subscription> {
+    return { unsubscribe: async () => {} };
   }
   async close(): Promise<void> {}
 }

@@ -219,7 +219,7 @@ export function registerChainCommands(audit: Command): void {
       } else if (config === undefined) {
         throw new SluiceError("SLUICE_CLI_USAGE", `${options.config}: no such configuration file`);
       } else {
-        source = config.store.kind === "sqlite" ? config.store.path : "store";
+        source = config.store.kind === "sqlite" ? config.store.path : config.store.url;
         const store = openStore(config.store);
         try {
           report = await verifyChain(storeChainSource(store), verifyOptions);

@@ -45,7 +45,11 @@ export class CredentialCache {
       throw error;
     }
     const parsed = JSON.parse(text) as Partial<CacheFile>;
-    return { version: 1, gateways: parsed.gateways ?? {}, ...(parsed.current ? { current: parsed.current } : {}) };
+    return {
+      version: 1,
+      gateways: parsed.gateways ?? {},
+      ...(parsed.current ? { current: parsed.current } : {}),
+    };
   }
 
   /** The gateway to use: the one named, else the current one, else the only one. */

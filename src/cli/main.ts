@@ -1,8 +1,10 @@
 import { Command } from "commander";
 import { SluiceError } from "../core/index.ts";
 import { registerAuditCommands } from "./audit-command.ts";
+import { registerLoginCommands } from "./login-command.ts";
 import { registerPolicyCommands } from "./policy-command.ts";
 import { registerServeCommand } from "./serve-command.ts";
+import { registerServiceAccountCommands } from "./service-account-command.ts";
 import { registerSessionsCommands } from "./sessions-command.ts";
 import { registerTokenCommands } from "./token-command.ts";
 
@@ -11,6 +13,8 @@ const program = new Command("sluice")
   .showHelpAfterError();
 registerServeCommand(program);
 registerTokenCommands(program);
+registerLoginCommands(program);
+registerServiceAccountCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
 registerSessionsCommands(program);

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { loadConfig, parseDuration } from "../config/index.ts";
 import { SluiceError } from "../core/index.ts";
 import { loadOrCreateSigningKey, TokenIssuer } from "../identity/index.ts";
+import { registerTokenGet } from "./login-command.ts";
+import { registerTokenExchange } from "./service-account-command.ts";
 
 interface IssueOptions {
   config: string;
@@ -21,6 +23,8 @@ const list = (value: string | undefined): string[] =>
 
 export function registerTokenCommands(program: Command): void {
   const token = program.command("token").description("gateway tokens (break-glass and tests)");
+  registerTokenGet(token);
+  registerTokenExchange(token);
   token
     .command("issue")
     .description("sign a short-lived gateway token and print it alone on stdout")
@@ -34,6 +38,9 @@ export function registerTokenCommands(program: Command): void {
     .action(async (options: IssueOptions) => {
       if (!["human", "service", "agent"].includes(options.kind)) {
         throw new SluiceError("SLUICE_CLI_USAGE", `--kind must be human, service or agent`);
+      }
+      if (options.onBehalfOf !== undefined && options.kind !== "agent") {
+        throw new SluiceError("SLUICE_CLI_USAGE", "--on-behalf-of is for agent tokens: add --kind agent");
       }
       const ttlSeconds = options.ttl === undefined ? undefined : parseDuration(options.ttl);
       if (ttlSeconds === undefined && options.ttl !== undefined) {

@@ -113,6 +113,7 @@ describe("parseConfig: valid files", () => {
         dir: "/etc/sluice/data/recordings",
         maxBytesPerSession: 67_108_864,
         maxRowsPerStatement: 100,
+        fsync: false,
       },
       identity: {
         providers: [],

@@ -23,19 +23,21 @@ describe("recordings configuration", () => {
       dir: "/etc/sluice/data/recordings",
       maxBytesPerSession: 64 * 1024 ** 2,
       maxRowsPerStatement: 100,
+      fsync: false,
     });
     assert.ok(Object.isFrozen(config.recordings));
   });
 
   it("reads every key, sizes with units and relative or absolute directories", async () => {
     const config = await parse(
-      "recordings:\n  enabled: false\n  dir: ./rec\n  max_bytes_per_session: 1GiB\n  max_rows_per_statement: 0\n",
+      "recordings:\n  enabled: false\n  dir: ./rec\n  max_bytes_per_session: 1GiB\n  max_rows_per_statement: 0\n  fsync: true\n",
     );
     assert.deepEqual(config.recordings, {
       enabled: false,
       dir: "/etc/sluice/rec",
       maxBytesPerSession: 1024 ** 3,
       maxRowsPerStatement: 0,
+      fsync: true,
     });
     assert.equal(
       (await parse("recordings: { dir: /var/lib/sluice/rec }\n")).recordings.dir,

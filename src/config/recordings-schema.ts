@@ -12,6 +12,11 @@ export interface RecordingsConfig {
   readonly maxBytesPerSession: number;
   /** Rows of one statement's result kept in the recording; the rest are counted and marked. */
   readonly maxRowsPerStatement: number;
+  /**
+   * fdatasync after every write. Off by default: writes reach the operating system at once, so a
+   * killed gateway loses nothing; only an operating-system crash can lose the last writes.
+   */
+  readonly fsync: boolean;
 }
 
 export const RECORDINGS_DEFAULTS = {
@@ -19,6 +24,7 @@ export const RECORDINGS_DEFAULTS = {
   dir: "./data/recordings",
   maxBytesPerSession: 64 * 1024 ** 2,
   maxRowsPerStatement: 100,
+  fsync: false,
 } as const;
 
 const MIN_BYTES = 64 * 1024;
@@ -66,6 +72,9 @@ export function recordingsSchema(baseDir: string) {
         .min(0, { error: ROWS_MESSAGE })
         .max(MAX_ROWS, { error: ROWS_MESSAGE })
         .prefault(RECORDINGS_DEFAULTS.maxRowsPerStatement),
+      fsync: z
+        .boolean({ error: unlessMissing("expected true or false") })
+        .prefault(RECORDINGS_DEFAULTS.fsync),
     })
     .transform(
       (value): RecordingsConfig => ({
@@ -73,6 +82,7 @@ export function recordingsSchema(baseDir: string) {
         dir: resolve(baseDir, value.dir),
         maxBytesPerSession: value.max_bytes_per_session,
         maxRowsPerStatement: value.max_rows_per_statement,
+        fsync: value.fsync,
       }),
     );
 }

@@ -16,6 +16,8 @@ export interface DemoInstructions {
   readonly tokenHours: number;
   readonly aliceToken: string;
   readonly bobToken: string;
+  /** The gateway's HTTP origin for `sluice login` through the demo's dev IdP, when it runs. */
+  readonly loginGateway?: string;
 }
 
 /** Quotes a value for a POSIX shell when it needs it. */
@@ -67,7 +69,17 @@ export function renderInstructions(d: DemoInstructions): string {
     "# 4. alice tries to write: denied, analysts are read-only",
     psql("ALICE_TOKEN", "alice", "DELETE FROM orders WHERE id = 108"),
     "",
-    "# Mint your own token (groups in the example policies: analysts, engineers, oncall):",
+    ...(d.loginGateway === undefined
+      ? []
+      : [
+          "# Or log in like a person would, through the built-in dev IdP (NOT FOR PRODUCTION):",
+          "# sign in as alice / demo (-> analysts) or bob / demo (-> engineers, oncall)",
+          `npx sluice login --gateway ${d.loginGateway}`,
+          "npx sluice whoami",
+          `PGPASSWORD=$(npx sluice token get) psql ${conninfo("alice")} -c "SELECT id, name FROM customers"`,
+          "",
+        ]),
+    "# Break-glass: mint a token with the signing key (groups in the example policies: analysts, engineers, oncall):",
     `PGPASSWORD=$(npx sluice token issue -c ${config} --user alice@corp.example --groups analysts) psql ${conninfo("alice")} -c "SELECT id, name FROM customers"`,
     "",
     "# The audit trail: every session and every decision, with its rule and reason",

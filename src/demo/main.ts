@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { type RunningGateway, startGateway } from "../app/index.ts";
 import { type DemoConfig, loadDemoConfig, writeDemoConfigIfMissing } from "./demo-config.ts";
 import { type DemoDatabase, ensureSecretFile, startDemoDatabase } from "./demo-database.ts";
+import { type DemoIdentity, startDemoIdentity } from "./demo-idp.ts";
 import { type DemoInstructions, renderInstructions } from "./instructions.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,11 +41,13 @@ async function main(): Promise<void> {
     log,
   });
   let gateway: RunningGateway | undefined;
+  let identity: DemoIdentity | undefined;
   try {
     if (writeDemoConfigIfMissing(CONFIG_PATH, database)) log(`wrote ${shown(CONFIG_PATH)}`);
     const demo: DemoConfig = await loadDemoConfig(CONFIG_PATH, database);
     for (const adjustment of demo.adjustments) log(adjustment);
-    gateway = await startGateway(demo.config, {
+    identity = await startDemoIdentity(demo.config, log);
+    gateway = await startGateway(identity.config, {
       log: (message) => process.stderr.write(`sluice: ${message}\n`),
     });
     process.stdout.write(await instructions(demo, gateway, database));
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
     log(`${signal}: stopping the gateway and the demo database`);
   } finally {
     await gateway?.close();
+    await identity?.idp.close();
     await database.stop();
   }
   log("stopped");
@@ -79,6 +83,7 @@ async function instructions(
     tokenHours: ttlSeconds / 3600,
     aliceToken: await token("alice@corp.example", ["analysts"]),
     bobToken: await token("bob@corp.example", ["engineers"]),
+    loginGateway: gateway.publicUrl,
   };
   return renderInstructions(details);
 }

@@ -1,7 +1,12 @@
 import type { DevIdp, DevIdpOptions } from "./dev-idp.ts";
 
 export type { DevIdp, DevIdpClient, DevIdpOptions } from "./dev-idp.ts";
-export { DEV_IDP_GATEWAY_RESOURCE, DEV_IDP_USERS, DEV_IDP_WARNING, type DevIdpUser } from "./dev-idp-users.ts";
+export {
+  DEV_IDP_GATEWAY_RESOURCE,
+  DEV_IDP_USERS,
+  DEV_IDP_WARNING,
+  type DevIdpUser,
+} from "./dev-idp-users.ts";
 
 /**
  * Starts the built-in development IdP (see dev-idp.ts). Loaded on demand, so that the gateway

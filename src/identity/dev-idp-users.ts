@@ -24,14 +24,13 @@ export const DEV_IDP_USERS: readonly DevIdpUser[] = Object.freeze([
     password: "demo",
     email: "alice@example.com",
     name: "Alice Analyst",
-    groups: ["data-analysts", "eng-oncall"],
+    groups: ["data-analysts"],
   },
   {
     login: "bob",
     password: "demo",
     email: "bob@example.com",
     name: "Bob Builder",
-    groups: ["eng-platform"],
+    groups: ["eng-platform", "eng-oncall"],
   },
 ]);
-

@@ -1,9 +1,14 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import Provider, { type Configuration, type KoaContextWithOIDC } from "oidc-provider";
-import { DEV_IDP_GATEWAY_RESOURCE, DEV_IDP_USERS, DEV_IDP_WARNING, type DevIdpUser } from "./dev-idp-users.ts";
+import {
+  DEV_IDP_GATEWAY_RESOURCE,
+  DEV_IDP_USERS,
+  DEV_IDP_WARNING,
+  type DevIdpUser,
+} from "./dev-idp-users.ts";
 import { isLoopbackHost } from "./loopback.ts";
 
 export interface DevIdpClient {
@@ -48,7 +53,6 @@ export interface DevIdp {
   readonly kid: string;
   close(): Promise<void>;
 }
-
 
 /** Starts the development IdP. Refuses any address that is not loopback. */
 export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
@@ -96,7 +100,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     scopes: ["openid", "offline_access", "email", "profile", "groups"],
     claims: {
-      openid: ["sub"],
+      // Groups come with openid itself, so that any client's default scopes carry them.
+      openid: ["sub", "groups"],
       email: ["email", "email_verified"],
       profile: ["name"],
       groups: ["groups"],
@@ -182,7 +187,10 @@ ${form}<button type="submit" form="op.deviceConfirmForm">Continue</button>`,
     },
     renderError: (ctx, out) => {
       ctx.type = "html";
-      ctx.body = page("Error", `<p>${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ""))}</p>`);
+      ctx.body = page(
+        "Error",
+        `<p>${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ""))}</p>`,
+      );
     },
   };
 

@@ -44,6 +44,13 @@ export {
   signRecordingSeal,
   verifyRecordingSeal,
 } from "./recording-seal-signature.ts";
+export {
+  API_KEY_SESSION_PREFIX,
+  type ApiKeyRecord,
+  type ApiKeyStore,
+  type CreatedApiKey,
+  ServiceAccounts,
+} from "./service-accounts.ts";
 export { type StatementVerification, signStatement, verifyStatement } from "./signed-statement.ts";
 export {
   importSigningKey,

@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import { type GroupRule, groupsClaim, mapGroups } from "./group-mapping.ts";
-import { IdpRefusedError, type IdpIdentity, type SessionProvider } from "./login-sessions.ts";
+import { type IdpIdentity, IdpRefusedError, type SessionProvider } from "./login-sessions.ts";
 import { isLoopbackHost } from "./loopback.ts";
 
 /** One upstream OIDC provider as configured (`identity.providers[]`). */
@@ -105,7 +105,9 @@ export class OidcProviderLogin implements SessionProvider {
       userCode: response.user_code,
       verificationUri: response.verification_uri,
       verificationUriComplete:
-        typeof response.verification_uri_complete === "string" ? response.verification_uri_complete : undefined,
+        typeof response.verification_uri_complete === "string"
+          ? response.verification_uri_complete
+          : undefined,
       expiresIn: response.expires_in,
       interval: response.interval ?? 5,
       result,
@@ -162,7 +164,8 @@ export class OidcProviderLogin implements SessionProvider {
     const { issuer, clientId, clientSecret } = this.#settings;
     const url = new URL(issuer);
     const insecure = url.protocol === "http:";
-    if (insecure && !isLoopbackHost(url.hostname)) throw new Error(`${issuer}: http is only allowed on loopback`);
+    if (insecure && !isLoopbackHost(url.hostname))
+      throw new Error(`${issuer}: http is only allowed on loopback`);
     const config = await client.discovery(
       url,
       clientId,

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { ErrorCodes, type Principal, type PrincipalKind, SluiceError } from "../core/index.ts";
-import { type GroupRule, groupsClaim, mapGroups } from "./group-mapping.ts";
 import { fetchDiscovery } from "./discovery.ts";
+import { type GroupRule, groupsClaim, mapGroups } from "./group-mapping.ts";
 import { type Clock, systemClock } from "./token-settings.ts";
 import { invalid, toSluiceError } from "./token-verifier.ts";
 

@@ -440,7 +440,9 @@ export function compileCondition(
       problems: [{ offset: 0, message: `when must be a bool expression, got ${checked.type ?? "unknown"}` }],
     };
   }
-  return { ok: true, condition: {
+  return {
+    ok: true,
+    condition: {
       source,
       roots: state.roots,
       paths: state.paths,

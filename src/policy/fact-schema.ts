@@ -37,7 +37,7 @@ export const ROOT_DESCRIPTIONS: Readonly<Record<FactRoot, string>> = {
   k8s: "Kubernetes API requests (not built yet; the schema is fixed so policies can be written).",
   ssh: "SSH exec and port-forward requests (not built yet).",
   http: "HTTP requests (not built yet).",
-  mcp: "MCP tool calls (not built yet).",
+  mcp: "MCP tool calls at the gateway's `/mcp` endpoint (action `mcp.tool_call`, protocol `mcp`). `query` and `describe_connection` also carry the `sql` facts of the SQL they run.",
   principal: "Who is acting, from the verified credential.",
   connection: "The named connection being used.",
   action: "The normalized action.",
@@ -147,8 +147,16 @@ export const factSchema: readonly FactField[] = [
     description: "Request headers, lower-case names; repeated headers joined with `, `. Credentials removed.",
   },
 
-  { path: "mcp.server", type: "string", description: "Name of the MCP server." },
-  { path: "mcp.tool", type: "string", description: "Tool being called." },
+  {
+    path: "mcp.server",
+    type: "string",
+    description: "Name of the MCP server (`sluice` for the gateway's own tools).",
+  },
+  {
+    path: "mcp.tool",
+    type: "string",
+    description: "Tool being called: `list_connections`, `describe_connection`, `query`, `approval_status`.",
+  },
   {
     path: "mcp.arguments",
     type: "map<string, dyn>",

@@ -195,6 +195,7 @@ describe("SessionRecorder", () => {
       signingKey: key,
       maxBytesPerSession: 1024 ** 2,
       maxRowsPerStatement: 10,
+      flushIntervalMs: 0,
     });
     recorder.begin(testSession("s-slow"));
     for (let i = 0; i < 50; i++)
@@ -208,6 +209,41 @@ describe("SessionRecorder", () => {
     await new Promise((resolve) => setImmediate(resolve));
     release();
     await drained;
+    assert.equal(appends.length, 2);
+  });
+
+  it("writes the events of several turns once per flush interval, and at once when drained", async () => {
+    const appends: string[] = [];
+    const store: RecordingStore = {
+      location: "memory",
+      create: async () => {},
+      append: async (_id, text) => {
+        appends.push(text);
+      },
+      close: async () => {},
+      list: async () => [],
+      read: async () => Buffer.alloc(0),
+    };
+    const recorder = new SessionRecorder({
+      store,
+      signingKey: key,
+      maxBytesPerSession: 1024 ** 2,
+      maxRowsPerStatement: 10,
+      flushIntervalMs: 50,
+    });
+    recorder.begin(testSession("s-batched"));
+    for (let turn = 0; turn < 5; turn++) {
+      recorder.record("s-batched", { type: "output", data: `turn ${turn}\n` });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(appends.length, 0, "nothing is written before the interval ends");
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(appends.length, 1, "one write for the whole interval");
+    assert.equal(appends[0]?.split("\n").length, 7);
+    recorder.record("s-batched", { type: "output", data: "later" });
+    const started = Date.now();
+    await recorder.drain("s-batched");
+    assert.ok(Date.now() - started < 40, "drain writes without waiting for the interval");
     assert.equal(appends.length, 2);
   });
 

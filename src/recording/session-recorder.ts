@@ -23,6 +23,12 @@ export interface SessionRecorderOptions {
   readonly highWaterBytes?: number;
   /** Per session: above this many bytes not yet written the recording fails. Default 16 MiB. */
   readonly maxBufferedBytes?: number;
+  /**
+   * How long chunks wait to be written together (default 20 ms): one write per session per
+   * interval rather than one per event. `drain`, `end` and `close` write at once. A killed gateway
+   * loses at most this much of a recording.
+   */
+  readonly flushIntervalMs?: number;
   /** Milliseconds since the epoch; default Date.now. */
   readonly now?: () => number;
   readonly log?: (message: string) => void;
@@ -56,6 +62,8 @@ export interface SealResult {
 }
 
 /** Reserved at the end of every recording for a size marker, the end chunk and the seal. */
+/** Queued bytes that are written without waiting for the flush interval. */
+const FLUSH_NOW_BYTES = 256 * 1024;
 const END_RESERVE_BYTES = 4096;
 /** End reasons are cut to this many characters, so the end chunk always fits the reserve. */
 const MAX_REASON_CHARS = 512;
@@ -74,6 +82,8 @@ interface Live {
   pendingBytes: number;
   inFlightBytes: number;
   writing: boolean;
+  /** A write is scheduled for the end of the flush interval. */
+  timer: NodeJS.Timeout | undefined;
   created: boolean;
   truncated: boolean;
   droppedEvents: number;
@@ -100,6 +110,7 @@ export class SessionRecorder {
   private readonly ended = new Set<string>();
   private readonly highWater: number;
   private readonly maxBuffered: number;
+  private readonly flushIntervalMs: number;
   private readonly now: () => number;
   private readonly log: (message: string) => void;
   private failedRecordings = 0;
@@ -109,6 +120,7 @@ export class SessionRecorder {
   constructor(private readonly options: SessionRecorderOptions) {
     this.highWater = options.highWaterBytes ?? 1024 ** 2;
     this.maxBuffered = Math.max(options.maxBufferedBytes ?? 16 * 1024 ** 2, this.highWater);
+    this.flushIntervalMs = options.flushIntervalMs ?? 20;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => {});
     if (options.maxBytesPerSession < 4 * END_RESERVE_BYTES) {
@@ -145,6 +157,7 @@ export class SessionRecorder {
       pendingBytes: 0,
       inFlightBytes: 0,
       writing: false,
+      timer: undefined,
       created: false,
       truncated: false,
       droppedEvents: 0,
@@ -285,11 +298,33 @@ export class SessionRecorder {
       );
       return;
     }
-    if (!state.writing) {
+    this.schedule(state);
+  }
+
+  /** Writes what is queued at the end of the flush interval (at once when a lot is queued). */
+  private schedule(state: Live): void {
+    if (state.writing || state.timer !== undefined) return;
+    if (state.pendingBytes >= FLUSH_NOW_BYTES || this.flushIntervalMs <= 0) {
       state.writing = true;
-      // Start on the next microtask, so events of the same turn go out in one write.
       queueMicrotask(() => void this.pump(state));
+      return;
     }
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      if (state.writing) return;
+      state.writing = true;
+      void this.pump(state);
+    }, this.flushIntervalMs);
+    state.timer.unref();
+  }
+
+  /** Writes what is queued now instead of at the end of the interval. */
+  private flushNow(state: Live): void {
+    if (state.timer === undefined || state.writing) return;
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    state.writing = true;
+    void this.pump(state);
   }
 
   private async pump(state: Live): Promise<void> {
@@ -298,7 +333,10 @@ export class SessionRecorder {
         await this.options.store.create(state.id);
         state.created = true;
       }
-      while (state.pending.length > 0 && state.failed === undefined) {
+      // Someone waits (drain, end): write until nothing is queued. Otherwise one write, and what
+      // arrived meanwhile waits for the next interval.
+      do {
+        if (state.pending.length === 0 || state.failed !== undefined) break;
         const text = state.pending.join("");
         state.inFlightBytes = state.pendingBytes;
         state.pending = [];
@@ -306,7 +344,7 @@ export class SessionRecorder {
         await this.options.store.append(state.id, text);
         state.inFlightBytes = 0;
         this.lastWriteFailed = false;
-      }
+      } while (state.waiters.length > 0);
     } catch (error) {
       this.lastWriteFailed = true;
       this.fail(state, error);
@@ -314,9 +352,12 @@ export class SessionRecorder {
       state.writing = false;
       state.inFlightBytes = 0;
     }
-    if (state.failed === undefined) {
-      for (const waiter of state.waiters.splice(0)) waiter.resolve();
+    if (state.failed !== undefined) return;
+    if (state.pending.length > 0) {
+      this.schedule(state);
+      return;
     }
+    for (const waiter of state.waiters.splice(0)) waiter.resolve();
   }
 
   private fail(state: Live, cause: unknown): void {
@@ -393,6 +434,7 @@ export class SessionRecorder {
   private drainState(state: Live): Promise<void> {
     if (state.failed !== undefined) return Promise.reject(state.failed);
     if (!state.writing && state.pending.length === 0) return Promise.resolve();
+    this.flushNow(state);
     return new Promise((resolve, reject) => state.waiters.push({ resolve, reject }));
   }
 }

@@ -1,10 +1,13 @@
 export { bodyHash, GENESIS_HASH, linkHash } from "./chain.ts";
-export { openStore, type StoreLocation } from "./open-store.ts";
 export {
   type LoginSessionRow,
   type LoginSessionUpdate,
   SqliteLoginSessionStore,
 } from "./login-session-store.ts";
+export { MAX_NOTIFICATION_BYTES } from "./notifications.ts";
+export { type OpenStoreOptions, openStore, type StoreLocation } from "./open-store.ts";
+export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export { type ApiKeyRow, SqliteServiceAccountStore } from "./service-account-store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export type {
   AuditEnvelope,
@@ -13,9 +16,12 @@ export type {
   ChainedAuditRecord,
   ChainHead,
   ChainQuery,
+  NotificationHandler,
   RetentionCutoffs,
   RetentionRequest,
   RetentionStep,
   Store,
   StoredAuditRecord,
+  SubscribeOptions,
+  Subscription,
 } from "./store.ts";

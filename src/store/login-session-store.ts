@@ -171,7 +171,9 @@ export class SqliteLoginSessionStore {
   }
 
   /** Sessions of a user (all users when absent), newest first. */
-  async listLoginSessions(query: { readonly user?: string; readonly limit?: number } = {}): Promise<LoginSessionRow[]> {
+  async listLoginSessions(
+    query: { readonly user?: string; readonly limit?: number } = {},
+  ): Promise<LoginSessionRow[]> {
     const limit = query.limit ?? 100;
     const rows = (
       query.user === undefined

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SluiceError } from "../core/index.ts";
 import { bodyHash, GENESIS_HASH, linkHash, wellFormed } from "./chain.ts";
+import { acquireLocalBus, type LocalNotificationBus } from "./notifications.ts";
 import type {
   AuditEnvelope,
   AuditQuery,
@@ -10,10 +11,13 @@ import type {
   ChainedAuditRecord,
   ChainHead,
   ChainQuery,
+  NotificationHandler,
   RetentionRequest,
   RetentionStep,
   Store,
   StoredAuditRecord,
+  SubscribeOptions,
+  Subscription,
 } from "./store.ts";
 
 /** The file format this code writes (`PRAGMA user_version`). 0 is the unchained format before it. */
@@ -121,6 +125,8 @@ const isPrimaryKeyClash = (error: unknown): boolean =>
  *
  * A file of the unchained format (before the chain existed) is upgraded when opened: its rows are
  * chained in seq order in one transaction. A file of a newer format is refused.
+ *
+ * Notifications stay inside this process: every store object of the same file shares one bus.
  */
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
@@ -128,8 +134,11 @@ export class SqliteStore implements Store {
   private readonly insertMany: (records: readonly AuditRecord[], head: ChainHead) => ChainHead;
   private readonly insertRow: Database.Statement<RowValues>;
   private head: ChainHead;
+  private readonly bus: LocalNotificationBus;
+  private readonly releaseBus: () => void;
+  private readonly subscriptions = new Set<Subscription>();
 
-  constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
+  constructor(path: string, options: { busyTimeoutMs?: number; log?: (message: string) => void } = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 2000 });
     try {
@@ -147,6 +156,12 @@ export class SqliteStore implements Store {
       this.insertChained(records, head),
     );
     this.head = this.readHead();
+    const log = options.log ?? ((message: string) => process.stderr.write(`sluice: ${message}\n`));
+    ({ bus: this.bus, release: this.releaseBus } = acquireLocalBus(path, log));
+  }
+
+  async ready(): Promise<void> {
+    if (!this.db.open) throw new SluiceError("SLUICE_STORE_CLOSED", "the store is closed");
   }
 
   private ensureFormat(path: string): void {
@@ -348,7 +363,31 @@ export class SqliteStore implements Store {
     return this.extend((head) => step.immediate(head));
   }
 
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.ready();
+    await this.bus.notify(channel, payload);
+  }
+
+  async subscribe(
+    channel: string,
+    handler: NotificationHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    await this.ready();
+    const inner = await this.bus.subscribe(channel, handler, options);
+    const subscription: Subscription = {
+      unsubscribe: async () => {
+        this.subscriptions.delete(subscription);
+        await inner.unsubscribe();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
   async close(): Promise<void> {
+    for (const subscription of [...this.subscriptions]) await subscription.unsubscribe();
+    this.releaseBus();
     this.db.close();
   }
 }

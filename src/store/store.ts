@@ -95,13 +95,32 @@ export interface RetentionStep {
   } | null;
 }
 
+/** Receives one notification's payload. It must not throw (an exception is caught and logged). */
+export type NotificationHandler = (payload: string) => void;
+
+export interface SubscribeOptions {
+  /**
+   * Called after the store's listening connection was lost and re-established: notifications
+   * sent in between were missed, so re-read whatever state the channel announces.
+   */
+  readonly onReconnect?: () => void;
+}
+
+/** An active subscription; `unsubscribe` stops the handler (idempotent). */
+export interface Subscription {
+  unsubscribe(): Promise<void>;
+}
+
 /**
- * Durable state behind one interface: SQLite embedded by default, PostgreSQL for replicas.
- * A rejected promise means the store could not take the write; callers fail closed.
- * The audit chain has one writer per store (one gateway process).
+ * Durable state behind one interface: SQLite embedded by default, PostgreSQL for several gateway
+ * processes sharing one store. A rejected promise means the store could not take the write;
+ * callers fail closed. Appends from several writers are serialized: the chain never forks and
+ * its seqs have no gaps.
  */
 export interface Store {
   readonly kind: string;
+  /** Resolves once the store is reachable and its schema current; rejects with the reason otherwise. */
+  ready(): Promise<void>;
   /** Appends records in order, extending the hash chain, all or nothing. */
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
   /** Events (not redacted) matching the query, the most recent `limit`, oldest first. */
@@ -115,5 +134,18 @@ export interface Store {
    * Returns undefined (and records nothing) when nothing was past retention.
    */
   applyAuditRetention(request: RetentionRequest): Promise<RetentionStep | undefined>;
+  /**
+   * Sends `payload` to every subscriber of `channel`, in this process and (PostgreSQL) in every
+   * other process using the same store. At most once: a subscriber that is not listening at that
+   * moment misses it. Channel: 1 to 48 characters of `A-Z a-z 0-9 _ . : -`; payload at most
+   * 7000 bytes of UTF-8.
+   */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Calls `handler` with the payload of each notification on `channel` from now on; resolves
+   * once listening (a notify sent after that reaches the handler). Rejects when the store cannot
+   * listen.
+   */
+  subscribe(channel: string, handler: NotificationHandler, options?: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }

@@ -17,7 +17,9 @@ const allowed: Record<string, readonly string[]> = {
   recording: ["core", "store", "identity"],
   gate: ["core", "audit", "store", "recording"],
   protocols: ["core", "masking"],
-  app: ["core", "config", "identity", "policy", "store", "audit", "recording", "gate", "protocols"],
+  // The MCP endpoint sees the gate only through GatePort and runs SQL through the PostgreSQL listener.
+  mcp: ["core", "masking"],
+  app: ["core", "config", "identity", "policy", "store", "audit", "recording", "gate", "protocols", "mcp"],
   cli: ["core", "config", "identity", "policy", "store", "audit", "recording", "app", "protocols"],
   demo: ["core", "config", "identity", "policy", "store", "app", "protocols"],
   types: [],

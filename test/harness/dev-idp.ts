@@ -5,7 +5,11 @@ export type { DevIdp } from "../../src/identity/index.ts";
 /** The gateway's client at the test IdP (browser and device logins). */
 export const GATEWAY_CLIENT = { clientId: "sluice-gateway", clientSecret: "gateway-client-secret" } as const;
 /** A machine client (client credentials) whose tokens carry the group `deployers`. */
-export const CI_CLIENT = { clientId: "ci-bot", clientSecret: "ci-bot-secret", groups: ["deployers"] } as const;
+export const CI_CLIENT = {
+  clientId: "ci-bot",
+  clientSecret: "ci-bot-secret",
+  groups: ["deployers"],
+} as const;
 
 /**
  * Starts the built-in dev IdP on a free loopback port with the gateway client (whose redirect
@@ -119,8 +123,9 @@ export async function browse(
     const form = /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i.exec(body);
     if (response.status !== 200 || form === null) return { response, url, body, visited };
     const fields = new URLSearchParams();
-    for (const input of form[2]!.matchAll(/<input[^>]*name="([^"]+)"[^>]*?(?:value="([^"]*)")?[^>]*>/gi)) {
-      fields.set(input[1]!, decodeEntities(input[2] ?? ""));
+    for (const [tag] of form[2]!.matchAll(/<input\b[^>]*>/gi)) {
+      const name = /\bname="([^"]+)"/.exec(tag)?.[1];
+      if (name !== undefined) fields.set(name, decodeEntities(/\bvalue="([^"]*)"/.exec(tag)?.[1] ?? ""));
     }
     if (fields.has("login")) {
       if (options.login === undefined) return { response, url, body, visited };

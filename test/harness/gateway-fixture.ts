@@ -62,6 +62,8 @@ export async function startGatewayFixture(
     extraConfig?: string;
     /** Where the gateway's log goes (default: nowhere). */
     log?: (message: string) => void;
+    /** The `store:` location, given the started server (default: a SQLite file). */
+    store?: (pg: TestPostgres) => Promise<string>;
   } = {},
 ): Promise<GatewayFixture> {
   const pg = await startPostgres();
@@ -83,6 +85,7 @@ export async function startGatewayFixture(
         { name: "pg-down", env: "dev", port: 1, passwordFile: "./app-password" },
       ],
       ...(options.extraConfig === undefined ? {} : { extra: options.extraConfig }),
+      ...(options.store === undefined ? {} : { store: await options.store(pg) }),
     }),
   );
   const config = await loadConfig(configPath);

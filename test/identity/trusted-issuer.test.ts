@@ -56,7 +56,12 @@ describe("tokens of a trusted external issuer", () => {
   test("psql logs in with a client-credentials JWT from the IdP as its password", async () => {
     const token = await clientCredentialsToken(idp);
     assert.equal(decodeJwt(token).iss, idp.issuer);
-    const r = await psql(f.conninfo("pg-dev"), token, ["-c", "CREATE TABLE deployed (id int)", "-c", "SELECT 'ok'"]);
+    const r = await psql(f.conninfo("pg-dev"), token, [
+      "-c",
+      "CREATE TABLE deployed (id int)",
+      "-c",
+      "SELECT 'ok'",
+    ]);
     assert.equal(r.stderr, "");
     assert.equal(r.code, 0);
     assert.match(r.stdout, /ok/);
@@ -66,7 +71,10 @@ describe("tokens of a trusted external issuer", () => {
     assert.deepEqual(principal.groups, ["engineers"]);
     await f.gateway.drainAuditSinks();
     const events = await f.gateway.store.searchAudit({ user: CI_CLIENT.clientId });
-    assert.ok(events.some((event) => event.type === "action.allowed"), JSON.stringify(events.map((e) => e.type)));
+    assert.ok(
+      events.some((event) => event.type === "action.allowed"),
+      JSON.stringify(events.map((e) => e.type)),
+    );
   });
 
   test("psql is refused with a token for another audience", async () => {
@@ -89,10 +97,17 @@ describe("tokens of a trusted external issuer", () => {
   test("a token signed by the IdP's key is accepted only with the right issuer, audience and lifetime", async () => {
     assert.equal((await f.gateway.identity.credentials.verify(await idp.sign(claims()))).user, "ci-bot");
     await refused(await idp.sign(claims({ aud: "other" })), "invalid token: wrong audience");
-    await refused(await idp.sign(claims({ exp: now() - 120, iat: now() - 400 })), "token expired", ErrorCodes.tokenExpired);
+    await refused(
+      await idp.sign(claims({ exp: now() - 120, iat: now() - 400 })),
+      "token expired",
+      ErrorCodes.tokenExpired,
+    );
     await refused(await idp.sign(claims({ nbf: now() + 3600 })), "invalid token: not yet valid");
     // An issuer nobody trusts goes to the gateway's own verifier, which does not know it either.
-    await refused(await idp.sign(claims({ iss: "http://127.0.0.1:1" })), "invalid token: unknown signing key");
+    await refused(
+      await idp.sign(claims({ iss: "http://127.0.0.1:1" })),
+      "invalid token: unknown signing key",
+    );
     await refused(await idp.sign(claims({ sub: undefined })), "invalid token: missing sub claim");
     await refused(await idp.sign(claims({ groups: { admin: true } })), "invalid token: bad groups claim");
   });
@@ -116,6 +131,9 @@ describe("tokens of a trusted external issuer", () => {
     await refused(await foreign(idp.kid), "invalid token: bad signature");
 
     const [h, , s] = (await clientCredentialsToken(idp)).split(".");
-    await refused(`${h}.${segment(claims({ sub: "root", groups: ["admins"] }))}.${s}`, "invalid token: bad signature");
+    await refused(
+      `${h}.${segment(claims({ sub: "root", groups: ["admins"] }))}.${s}`,
+      "invalid token: bad signature",
+    );
   });
 });
