@@ -1,15 +1,22 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
+import { ApprovalService } from "../approvals/index.ts";
 import { AuditLog, RetentionJob, type RetentionSummary } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
-import { Gate } from "../gate/index.ts";
+import { ApprovalGate, Gate } from "../gate/index.ts";
 import { loadOrCreateSigningKey, PublicKeySet, TokenIssuer, TokenVerifier } from "../identity/index.ts";
 import { McpEndpoint } from "../mcp/index.ts";
 import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
-import { FileRecordingStore, SessionRecorder } from "../recording/index.ts";
-import { openStore, type Store } from "../store/index.ts";
+import {
+  FileRecordingStore,
+  PostgresRecordingStore,
+  type RecordingStore,
+  SessionRecorder,
+} from "../recording/index.ts";
+import { openStore, PostgresStore, type Store } from "../store/index.ts";
+import { createApprovalRoutes } from "./approval-routes.ts";
 import { AuditCheckpointer } from "./audit-checkpointer.ts";
 import { createAuditSink } from "./audit-sinks.ts";
 import { createHttpServer } from "./http-server.ts";
@@ -71,24 +78,31 @@ export async function startGateway(
   const issuer = new TokenIssuer(signingKey, config.tokens);
   let publicUrl = config.identity.publicUrl ?? "";
   let revoker: SessionRevoker | undefined;
-  const identity = createGatewayIdentity(config, {
-    issuer,
-    verifier,
-    publicUrl: () => publicUrl,
-    log,
-    // A session ended in this process closes its live protocol sessions at once.
-    onLoginEvent: (event) => {
-      if (event.type !== "login" && event.type !== "refresh") revoker?.check();
-    },
-  });
   const store = openStore(config.store, { log });
   // A store that cannot be reached (or has a newer format) stops the start, rather than every command.
   await store.ready().catch(async (error: unknown) => {
     await store.close();
-    await identity.close();
     throw error;
   });
   const audit = new AuditLog(store);
+  // Login sessions and API keys live in the store; identity events go into the audit trail.
+  const identity = await createGatewayIdentity(config, {
+    issuer,
+    verifier,
+    store,
+    audit,
+    publicUrl: () => publicUrl,
+    log,
+    // A session ended in this process (or, on a shared store, in another) closes its live
+    // protocol sessions at once.
+    onLoginEvent: (event) => {
+      if (event.type !== "login" && event.type !== "refresh") revoker?.check();
+    },
+    onRevokedElsewhere: () => revoker?.check(),
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const sinks = config.audit.sinks.map((sink) => createAuditSink(sink, { store, log }));
   const checkpointer = new AuditCheckpointer(
     store,
@@ -112,7 +126,7 @@ export async function startGateway(
   const recordings = config.recordings;
   const recorder = recordings.enabled
     ? new SessionRecorder({
-        store: new FileRecordingStore({ dir: recordings.dir, fsync: recordings.fsync }),
+        store: recordingStoreOf(config, store),
         signingKey,
         maxBytesPerSession: recordings.maxBytesPerSession,
         maxRowsPerStatement: recordings.maxRowsPerStatement,
@@ -121,9 +135,18 @@ export async function startGateway(
           log(`recording of session ${sessionId} failed: ${error.message}`),
       })
     : undefined;
+  const approvals = new ApprovalService({
+    store,
+    audit,
+    grants: config.approvals.grants,
+    log,
+  });
+  await approvals.start();
   const gate = new Gate({
     decider: policy,
     audit,
+    approvals: new ApprovalGate(approvals, (id) => `${publicUrl}/approvals/${id}`),
+    approvalHoldMs: config.approvals.holdSeconds * 1000,
     verifyCredential: (token) => identity.credentials.verify(token),
     connections: new Map(config.connections.map((c) => [c.name, c])),
     log,
@@ -158,6 +181,26 @@ export async function startGateway(
     couldAllow: (probe) => policy.couldAllow(probe),
     postgres: { ...pgAddress, certificatePem: readFileSync(tls.certPath, "utf8") },
     publicUrl: () => publicUrl,
+    approvals: {
+      async status(id, principal) {
+        const request = /^[0-9a-f-]{36}$/.test(id) ? await approvals.get(id) : undefined;
+        const mine =
+          request !== undefined &&
+          (request.requester.user === principal.user ||
+            request.requester.onBehalfOf?.user === principal.user);
+        if (!mine) return undefined;
+        return {
+          status: request.state,
+          message: `request ${request.id} is ${request.state}; review: ${publicUrl}/approvals/${request.id}`,
+        };
+      },
+    },
+    log,
+  });
+  const approvalRoutes = createApprovalRoutes({
+    service: approvals,
+    authenticate: (token) => identity.credentials.verify(token),
+    connections: new Map(config.connections.map((c) => [c.name, c])),
     log,
   });
   const http = createHttpServer({
@@ -167,7 +210,10 @@ export async function startGateway(
       authenticate: (token) => identity.credentials.verify(token),
       reloadPolicy: (by) => reloader.reload("admin-api", by),
     },
-    routes: (req, res, url) => mcp.handle(req, res, url) || identity.routes.handle(req, res, url),
+    routes: (req, res, url) =>
+      mcp.handle(req, res, url) ||
+      approvalRoutes.handle(req, res, url) ||
+      identity.routes.handle(req, res, url),
   });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -181,6 +227,7 @@ export async function startGateway(
     await mcp.close();
     await postgres.close();
     await recorder?.close();
+    await approvals.close();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await identity.close();
     await store.close();
@@ -213,6 +260,7 @@ export async function startGateway(
       await postgres.close();
       // Every live recording ends and is sealed.
       await recorder?.close();
+      await approvals.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       // Sessions record their end as they close: write those, then export everything.
@@ -226,4 +274,17 @@ export async function startGateway(
       await store.close();
     },
   };
+}
+
+/** `recordings.storage`: files in `recordings.dir`, or the PostgreSQL store's database. */
+function recordingStoreOf(config: SluiceConfig, store: Store): RecordingStore {
+  const { recordings } = config;
+  if (recordings.storage === "files") {
+    return new FileRecordingStore({ dir: recordings.dir, fsync: recordings.fsync });
+  }
+  // The configuration allows `storage: store` only with a PostgreSQL store.
+  if (!(store instanceof PostgresStore) || config.store.kind !== "postgres") {
+    throw new Error("recordings.storage: store needs the PostgreSQL store");
+  }
+  return new PostgresRecordingStore({ store, url: config.store.url });
 }

@@ -17,11 +17,19 @@ export const AuditEventType = {
   sessionRefused: "session.refused",
   actionAllowed: "action.allowed",
   actionDenied: "action.denied",
+  actionHeld: "action.held",
   policyReloaded: "policy.reloaded",
   policyReloadFailed: "policy.reload_failed",
   retentionApplied: "audit.retention_applied",
   checkpoint: "audit.checkpoint",
   resultMasked: "result.masked",
+  identityLogin: "identity.login",
+  identityRefresh: "identity.refresh",
+  identityLogout: "identity.logout",
+  identityRevoked: "identity.revoked",
+  serviceAccountCreated: "service_account.created",
+  serviceAccountRevoked: "service_account.revoked",
+  tokenExchanged: "token.exchanged",
 } as const;
 
 /**
@@ -105,12 +113,18 @@ export function decisionEvent(
     ...(decision.policyCommit ? { policy_commit: decision.policyCommit } : {}),
     ...(decision.shadowRuleIds?.length ? { shadow_rule_ids: decision.shadowRuleIds } : {}),
     ...(decision.masks?.length ? { mask_rule_ids: decision.masks.map((m) => m.ruleId) } : {}),
+    ...(decision.approvalId ? { approval_id: decision.approvalId } : {}),
   };
   const dataJson = `{${sessionPart(session)},"action":{"kind":${JSON.stringify(action.kind)},"protocol":${JSON.stringify(action.protocol)},"text":${JSON.stringify(action.text)},"facts":${factsPart(action.facts)}},"decision":${JSON.stringify(decisionData)},"batch_id":${JSON.stringify(batchId)}}`;
   return {
     id: eventId(),
     time: new Date().toISOString(),
-    type: decision.effect === "allow" ? AuditEventType.actionAllowed : AuditEventType.actionDenied,
+    type:
+      decision.effect === "allow"
+        ? AuditEventType.actionAllowed
+        : decision.effect === "approve"
+          ? AuditEventType.actionHeld
+          : AuditEventType.actionDenied,
     sessionId: session.id,
     user: session.principal.user,
     connection: session.connection.name,

@@ -7,6 +7,7 @@ import type {
   ChainHead,
   RetentionStep,
   Store,
+  StoredApproval,
   StoredAuditRecord,
   Subscription,
 } from "../store/index.ts";
@@ -36,6 +37,16 @@ class CountingStore implements Store {
   async notify(): Promise<void> {}
   async subscribe(): Promise<Subscription> {
     return { unsubscribe: async () => {} };
+  }
+  async insertApproval(): Promise<void> {}
+  async getApproval(): Promise<StoredApproval | undefined> {
+    return undefined;
+  }
+  async listApprovals(): Promise<StoredApproval[]> {
+    return [];
+  }
+  async updateApproval(): Promise<boolean> {
+    return false;
   }
   async close(): Promise<void> {}
 }

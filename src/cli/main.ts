@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { SluiceError } from "../core/index.ts";
+import { registerApprovalCommands } from "./approvals-command.ts";
 import { registerAuditCommands } from "./audit-command.ts";
 import { registerLoginCommands } from "./login-command.ts";
 import { registerPolicyCommands } from "./policy-command.ts";
@@ -18,6 +19,7 @@ registerServiceAccountCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
 registerSessionsCommands(program);
+registerApprovalCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof SluiceError || error instanceof Error ? error.message : String(error);

@@ -14,7 +14,7 @@ import {
 import { identitySchema, type ParsedIdentityConfig } from "./identity-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
 import { isSupportedProtocol, PROTOCOLS, type Protocol, SUPPORTED_PROTOCOLS } from "./protocols.ts";
-import { recordingsSchema } from "./recordings-schema.ts";
+import { recordingStorageProblem, recordingsSchema } from "./recordings-schema.ts";
 import { parseSecretRef, SECRET_REF_HINT, type SecretRef } from "./secret-ref.ts";
 import { formatSize, parseSize } from "./size.ts";
 import { parseStoreLocation } from "./store-location.ts";
@@ -392,7 +392,31 @@ export function createConfigSchema(baseDir: string) {
       recordings: recordingsSchema(baseDir).prefault({}),
       identity: identitySchema.prefault({}),
       masking: z.strictObject({ hash_key: secretRef.optional() }).prefault({}),
+      approvals: z
+        .strictObject({
+          hold: duration(0, 3600).prefault("5m"),
+          grants: z
+            .strictObject({
+              reviewers: z.array(nonEmptyString).prefault([]),
+              min_approvals: z.number().int().min(1).max(10).prefault(1),
+              max_duration: duration(60, 7 * 86_400).prefault("8h"),
+              request_ttl: duration(60, 7 * 86_400).prefault("1h"),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
       connections: connections.prefault([]),
+    })
+    .superRefine((raw, ctx) => {
+      const problem = recordingStorageProblem(raw.recordings.storage, raw.store);
+      if (problem !== undefined) {
+        ctx.issues.push({
+          code: "custom",
+          message: problem,
+          path: ["recordings", "storage"],
+          input: undefined,
+        });
+      }
     })
     .transform(
       (raw): ParsedConfig => ({
@@ -408,6 +432,15 @@ export function createConfigSchema(baseDir: string) {
         recordings: raw.recordings,
         identity: raw.identity,
         masking: raw.masking.hash_key === undefined ? {} : { hashKey: raw.masking.hash_key },
+        approvals: {
+          holdSeconds: raw.approvals.hold,
+          grants: {
+            reviewers: raw.approvals.grants.reviewers,
+            minApprovals: raw.approvals.grants.min_approvals,
+            maxSeconds: raw.approvals.grants.max_duration,
+            requestTtlSeconds: raw.approvals.grants.request_ttl,
+          },
+        },
         connections: raw.connections,
       }),
     );

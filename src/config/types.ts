@@ -19,6 +19,8 @@ export interface SluiceConfig {
   readonly recordings: RecordingsConfig;
   /** Upstream identity providers, trusted token issuers and login sessions. */
   readonly identity: IdentityConfig;
+  /** Held commands and time-boxed grants (docs/approvals.md). */
+  readonly approvals: ApprovalsConfig;
   /** Result masking settings (docs/masking.md). */
   readonly masking: MaskingConfig;
   /** Backends with their secrets resolved. The password is hidden from JSON and inspect output. */
@@ -133,4 +135,15 @@ export interface AuditConfig {
 export interface MaskingConfig {
   /** The `hash` strategy's key (resolved secret; hidden from JSON and inspect output). */
   readonly hashKey?: string;
+}
+
+export interface ApprovalsConfig {
+  /** How long a held statement waits for reviewers before the client gets an answer. */
+  readonly holdSeconds: number;
+  readonly grants: {
+    readonly reviewers: readonly string[];
+    readonly minApprovals: number;
+    readonly maxSeconds: number;
+    readonly requestTtlSeconds: number;
+  };
 }

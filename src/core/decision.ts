@@ -36,6 +36,8 @@ export interface Decision {
   /** Rules in shadow mode that would have changed the outcome, for audit only. */
   readonly shadowRuleIds?: readonly string[];
   readonly approval?: ApprovalRequirement;
+  /** The approval request that held this action, or whose approval let it run. */
+  readonly approvalId?: string;
   /** Mask rules for what this action returns (allowed actions only). Masks never grant access. */
   readonly masks?: readonly MaskRequirement[];
 }

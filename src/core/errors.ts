@@ -28,4 +28,6 @@ export const ErrorCodes = {
   unknownConnection: "SLUICE_UNKNOWN_CONNECTION",
   maskingFailed: "SLUICE_MASKING_FAILED",
   recordingUnavailable: "SLUICE_RECORDING_UNAVAILABLE",
+  approvalNotFound: "SLUICE_APPROVAL_NOT_FOUND",
+  approvalRefused: "SLUICE_APPROVAL_REFUSED",
 } as const;

@@ -11,12 +11,30 @@ export interface SessionContext {
   readonly clientAddress: string;
 }
 
+/** A command held for human approval. */
+export interface HeldApproval {
+  /** Index into the batch's actions. */
+  readonly actionIndex: number;
+  readonly requestId: string;
+  readonly reviewers: readonly string[];
+  readonly minApprovals: number;
+  /** ISO time the request lapses. */
+  readonly expiresAt: string;
+  /** Where reviewers (and the requester) see the request. */
+  readonly url: string;
+}
+
 /** The verdict for a batch of actions that must run together or not at all. */
 export interface BatchVerdict {
   readonly allowed: boolean;
   readonly decisions: readonly Decision[];
-  /** The first refusing decision, when not allowed. */
+  /** The first refusing decision, when not allowed and nothing is held. */
   readonly refusal?: Decision;
+  /**
+   * Commands waiting for approval: the batch is neither run nor refused yet; the adapter tells
+   * the client and calls `awaitApprovals`.
+   */
+  readonly held?: readonly HeldApproval[];
 }
 
 /** Per action, its decision as the adapter will apply it (the same one, or a refusal). */
@@ -63,6 +81,19 @@ export interface GatePort {
    * column used where masking cannot follow it); its failure denies the batch.
    */
   judge(session: SessionContext, actions: readonly Action[], review?: DecisionReview): Promise<BatchVerdict>;
+  /**
+   * Waits (at most `holdMs`, or until `signal` aborts) for the held commands of `verdict`, then
+   * records and returns the final verdict: allowed when every request was approved (each is used
+   * up), else a refusal naming the outcome (denied, expired, still pending, canceled).
+   */
+  awaitApprovals(
+    session: SessionContext,
+    actions: readonly Action[],
+    verdict: BatchVerdict,
+    options: { readonly signal?: AbortSignal },
+  ): Promise<BatchVerdict>;
+  /** How long a held command waits for reviewers before the client gets an answer. */
+  readonly approvalHoldMs: number;
   /** Mask rules that could apply to anything in this session (see `Decider.possibleMasks`). */
   sessionMasks(session: SessionContext): readonly MaskRequirement[];
   /**

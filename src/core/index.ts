@@ -22,6 +22,7 @@ export type {
   BatchVerdict,
   DecisionReview,
   GatePort,
+  HeldApproval,
   MaskingCounts,
   SessionContext,
   StatementResult,

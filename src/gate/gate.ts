@@ -26,6 +26,7 @@ import {
   type StatementResult,
 } from "../core/index.ts";
 import { resultEvent, type SessionRecorder, statementEvent } from "../recording/index.ts";
+import type { ApprovalGate } from "./approval-gate.ts";
 
 export interface GateOptions {
   readonly decider: Decider;
@@ -39,6 +40,10 @@ export interface GateOptions {
   readonly recorder?: SessionRecorder;
   /** Result rows kept per statement in a recording. */
   readonly recordedRowsPerStatement?: number;
+  /** Held approvals; absent: an `approve` decision is refused (`approval-unavailable`). */
+  readonly approvals?: ApprovalGate;
+  /** How long a held command waits for reviewers (default 5 minutes). */
+  readonly approvalHoldMs?: number;
 }
 
 /**
@@ -105,11 +110,115 @@ export class Gate implements GatePort {
         actions.map(() => unrecorded),
         unrecorded,
       );
-    let decisions: readonly Decision[] = actions.map((action) => this.decideOne(action));
+    const granted = this.withGrants(session, actions);
+    let decisions: readonly Decision[] = granted.map((action) => this.decideOne(action));
     if (review !== undefined) decisions = await this.reviewed(actions, decisions, review);
+    const approvals = this.options.approvals;
+    if (approvals !== undefined && decisions.some((d) => d.effect === "approve")) {
+      return this.judgeApprovals(session, actions, [...decisions], approvals);
+    }
     const refusal = decisions.find((d) => d.effect !== "allow");
     const final = refusal ? decisions.map((d) => (d.effect === "allow" ? batchDenied(d) : d)) : decisions;
     return this.recordAhead(session, actions, final, refusal);
+  }
+
+  get approvalHoldMs(): number {
+    return this.options.approvalHoldMs ?? 5 * 60_000;
+  }
+
+  /** Approve decisions: run on an earlier approval, else hold (unless something is denied). */
+  private async judgeApprovals(
+    session: SessionContext,
+    actions: readonly Action[],
+    decisions: Decision[],
+    approvals: ApprovalGate,
+  ): Promise<BatchVerdict> {
+    try {
+      if (!decisions.some((d) => d.effect === "deny"))
+        await approvals.claimEarlier(session, actions, decisions);
+      const refusal = decisions.find((d) => d.effect === "deny");
+      if (refusal !== undefined) {
+        const final = decisions.map((d) => (d.effect === "deny" ? d : batchDenied(d)));
+        return this.recordAhead(session, actions, final, refusal);
+      }
+      if (!decisions.some((d) => d.effect === "approve"))
+        return this.recordAhead(session, actions, decisions, undefined);
+      const held = await approvals.hold(session, actions, decisions);
+      const withIds = decisions.map((d, i) => {
+        const h = held.find((x) => x.actionIndex === i);
+        return h === undefined ? d : { ...d, approvalId: h.requestId };
+      });
+      const verdict = await this.recordAhead(session, actions, withIds, undefined);
+      return verdict.allowed ? { allowed: false, decisions: verdict.decisions, held } : verdict;
+    } catch (error) {
+      this.options.log(`approvals: unavailable, denying: ${String(error)}`);
+      const unavailable = denial(
+        "approval-unavailable",
+        "the approval could not be requested or checked, so nothing ran",
+        this.options.decider.version,
+      );
+      return this.recordAhead(
+        session,
+        actions,
+        actions.map(() => unavailable),
+        unavailable,
+      );
+    }
+  }
+
+  async awaitApprovals(
+    session: SessionContext,
+    actions: readonly Action[],
+    verdict: BatchVerdict,
+    options: { readonly signal?: AbortSignal },
+  ): Promise<BatchVerdict> {
+    const approvals = this.options.approvals;
+    const held = verdict.held ?? [];
+    if (approvals === undefined || held.length === 0) return verdict;
+    let outcome: Awaited<ReturnType<ApprovalGate["outcome"]>>;
+    try {
+      outcome = await approvals.outcome(held, verdict.decisions, this.approvalHoldMs, options.signal);
+    } catch (error) {
+      this.options.log(`approvals: wait failed, denying: ${String(error)}`);
+      const failed = denial(
+        "approval-unavailable",
+        "the approval could not be checked, so nothing ran",
+        this.options.decider.version,
+      );
+      return this.recordAhead(
+        session,
+        actions,
+        actions.map(() => failed),
+        failed,
+      );
+    }
+    // Only the held actions get a new decision event; the others were recorded as allowed.
+    const heldIndexes = new Set(held.map((h) => h.actionIndex));
+    const changed = actions.filter((_, i) => heldIndexes.has(i) || outcome.refusal !== undefined);
+    const changedDecisions = outcome.decisions.filter(
+      (_, i) => heldIndexes.has(i) || outcome.refusal !== undefined,
+    );
+    const recorded = await this.recordAhead(session, changed, changedDecisions, outcome.refusal);
+    if (!recorded.allowed && outcome.refusal === undefined) {
+      // The audit store failed after approval: nothing runs.
+      return {
+        allowed: false,
+        decisions: outcome.decisions.map(() => recorded.refusal!),
+        refusal: recorded.refusal!,
+      };
+    }
+    return outcome.refusal === undefined
+      ? { allowed: true, decisions: outcome.decisions }
+      : { allowed: false, decisions: outcome.decisions, refusal: outcome.refusal };
+  }
+
+  /** Actions as policy sees them: the principal with the groups approved grants add right now. */
+  private withGrants(session: SessionContext, actions: readonly Action[]): readonly Action[] {
+    const granted = this.options.approvals?.grantedGroups(session) ?? [];
+    const extra = granted.filter((g) => !session.principal.groups.includes(g));
+    if (extra.length === 0) return actions;
+    const principal = { ...session.principal, groups: [...session.principal.groups, ...extra] };
+    return actions.map((a) => ({ ...a, principal }));
   }
 
   async refuse(
@@ -191,8 +300,8 @@ export class Gate implements GatePort {
       this.options.log(`policy: evaluation failed, denying: ${String(error)}`);
       return denial("policy-error", "the policy could not decide this action", this.options.decider.version);
     }
-    if (decision.effect === "approve") {
-      // Held approvals arrive with their own module; until then an approval requirement fails closed.
+    if (decision.effect === "approve" && this.options.approvals === undefined) {
+      // Without the approvals module an approval requirement fails closed.
       const reviewers = decision.approval?.reviewers.join(", ") ?? "a reviewer";
       return {
         ...decision,

@@ -82,12 +82,22 @@ export class LoopbackPostgres {
     // Errors after the query settled (the socket closing) must not crash the process.
     client.on("error", () => {});
     const timer = setTimeout(() => void destroy(client), request.timeoutMs);
+    // A statement held for approval: the agent gets the request id at once instead of waiting.
+    const held = new Promise<never>((_, reject) => {
+      client.on("notice", (notice: { message?: string | undefined }) => {
+        const id = /approval required \(request ([0-9a-f-]{36})\)/.exec(notice.message ?? "")?.[1];
+        if (id === undefined) return;
+        reject(new ApprovalHeld(id));
+        void destroy(client);
+      });
+    });
+    held.catch(() => {});
     try {
       await client.connect();
       const query = new CappedQuery(request.sql, request.caps);
       // `pg` accepts any object with `submit` (a "submittable", as pg-cursor is) and returns it.
       client.query(query as unknown as pg.Submittable);
-      return await Promise.race([query.done, closed(client)]);
+      return await Promise.race([query.done, held, closed(client)]);
     } finally {
       clearTimeout(timer);
       this.#clients.delete(client);
@@ -105,6 +115,13 @@ async function destroy(client: pg.Client): Promise<void> {
   const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
   stream?.destroy();
   await client.end().catch(() => {});
+}
+
+/** The statement waits for an approval request; the session was ended (the request stays open). */
+export class ApprovalHeld extends Error {
+  constructor(readonly requestId: string) {
+    super(`held for approval request ${requestId}`);
+  }
 }
 
 /** Rejects when the session ends before the query settled (timeout, gateway closing). */

@@ -23,7 +23,7 @@ import {
 } from "../core/index.ts";
 import { QueryFailed, type StatementResult } from "./capped-query.ts";
 import { catalogSql, describeCatalog } from "./catalog.ts";
-import type { LoopbackPostgres } from "./loopback-postgres.ts";
+import { ApprovalHeld, type LoopbackPostgres } from "./loopback-postgres.ts";
 import { MCP_SERVER_NAME, TOOLS, type ToolArguments, type ToolName, type ToolSpec } from "./tools.ts";
 
 /** What a tool call returns (the MCP `CallToolResult` shape). */
@@ -249,6 +249,15 @@ export class ToolRunner {
     }));
     const verdict = await this.deps.gate.judge(session, actions);
     if (verdict.allowed) return undefined;
+    const held = verdict.held?.[0];
+    if (held !== undefined) {
+      // Not waited for here: the agent gets the request id and calls again once it is approved.
+      return {
+        ...verdict.decisions[held.actionIndex]!,
+        reasonCode: "approval-pending",
+        approvalId: held.requestId,
+      };
+    }
     return verdict.refusal ?? denial("policy-error", "the gateway refused this call");
   }
 
@@ -269,6 +278,7 @@ export class ToolRunner {
       });
       return { results };
     } catch (error) {
+      if (error instanceof ApprovalHeld) return { error: pending(error.requestId) };
       if (error instanceof QueryFailed) {
         const s = error.server;
         const lines = [s.message];
@@ -353,8 +363,20 @@ function toolError(message: string): ToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
 
+/** A call held for approval: not an error, a pending result with the request to ask about. */
+function pending(requestId: string): ToolResult {
+  return ok({
+    status: "pending",
+    request_id: requestId,
+    message:
+      "held for human approval: call approval_status with this request_id, and make the same call again once it is approved (it then runs once)",
+  });
+}
+
 /** A refusal as a tool error: the rule's reason, the reason code, the rules and policy version. */
 function refused(decision: Decision): ToolResult {
+  if (decision.reasonCode === "approval-pending" && decision.approvalId !== undefined)
+    return pending(decision.approvalId);
   const rules = decision.ruleIds.length > 0 ? ` by rule ${decision.ruleIds.join(", ")}` : "";
   const what = decision.reasonCode === "approval-unavailable" ? "needs approval" : "denied";
   return toolError(

@@ -6,10 +6,16 @@ export {
 } from "./login-session-store.ts";
 export { MAX_NOTIFICATION_BYTES } from "./notifications.ts";
 export { type OpenStoreOptions, openStore, type StoreLocation } from "./open-store.ts";
+export {
+  IDENTITY_CHANNEL,
+  PostgresIdentityStores,
+  type PostgresIdentityStoresOptions,
+} from "./postgres-identity-stores.ts";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
 export { type ApiKeyRow, SqliteServiceAccountStore } from "./service-account-store.ts";
 export { SqliteStore } from "./sqlite-store.ts";
 export type {
+  ApprovalQuery,
   AuditEnvelope,
   AuditQuery,
   AuditRecord,
@@ -21,6 +27,7 @@ export type {
   RetentionRequest,
   RetentionStep,
   Store,
+  StoredApproval,
   StoredAuditRecord,
   SubscribeOptions,
   Subscription,

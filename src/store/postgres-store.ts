@@ -1,9 +1,20 @@
 import pg from "pg";
 import { SluiceError } from "../core/index.ts";
+import {
+  APPROVAL_COLUMNS,
+  type ApprovalRow,
+  approvalFilters,
+  approvalLimit,
+  fromApprovalRow,
+  newApprovalValues,
+  updatedApprovalValues,
+} from "./approval-rows.ts";
 import { bodyHash, GENESIS_HASH, linkHash, wellFormed } from "./chain.ts";
 import { checkNotification } from "./notifications.ts";
+import { migrateIdentitySchema } from "./postgres-identity-schema.ts";
 import { CHANNEL_PREFIX, PostgresListener } from "./postgres-listener.ts";
 import type {
+  ApprovalQuery,
   AuditEnvelope,
   AuditQuery,
   AuditRecord,
@@ -14,13 +25,17 @@ import type {
   RetentionRequest,
   RetentionStep,
   Store,
+  StoredApproval,
   StoredAuditRecord,
   SubscribeOptions,
   Subscription,
 } from "./store.ts";
 
-/** The schema version this code writes (`sluice_schema`, component `audit`). */
-const FORMAT_VERSION = 1;
+/**
+ * The schema version this code writes (`sluice_schema`, component `audit`): 1 is the audit
+ * chain, 2 added the approvals table.
+ */
+const FORMAT_VERSION = 2;
 
 /** Advisory lock keys (two int4, scoped to the database): the class is "Sluc". */
 const LOCK_CLASS = 0x536c7563;
@@ -47,6 +62,31 @@ CREATE TABLE audit_events (
   hash text NOT NULL
 );
 CREATE INDEX audit_events_time ON audit_events (time) WHERE data IS NOT NULL;`;
+
+/**
+ * Approval requests (approval-rows.ts), as in the SQLite store. `data` is JSON text, kept as
+ * written; times compare in the "C" collation (byte order, as SQLite).
+ */
+const SCHEMA_V2 = `
+CREATE TABLE approvals (
+  id text PRIMARY KEY,
+  kind text NOT NULL,
+  state text NOT NULL,
+  requester text NOT NULL,
+  connection text NOT NULL,
+  command_hash text,
+  created_at text COLLATE "C" NOT NULL,
+  expires_at text COLLATE "C" NOT NULL,
+  version integer NOT NULL,
+  data text NOT NULL
+);
+CREATE INDEX approvals_created ON approvals (created_at);
+CREATE INDEX approvals_state ON approvals (state, created_at);
+CREATE INDEX approvals_requester ON approvals (requester, created_at);
+CREATE INDEX approvals_command ON approvals (connection, command_hash);`;
+
+/** The steps from each version to the next: MIGRATIONS[v - 1] brings version v - 1 to v. */
+const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2];
 
 const COLUMNS = `seq, id, time, type, session_id, "user", connection, effect, data, prev_hash, body_hash, hash`;
 
@@ -250,17 +290,23 @@ export class PostgresStore implements Store {
             "SELECT version FROM sluice_schema WHERE component = 'audit'",
           )
         ).rows[0];
-        if (row === undefined) {
-          await client.query(SCHEMA_V1);
-          await client.query("INSERT INTO sluice_schema (component, version) VALUES ('audit', $1)", [
-            FORMAT_VERSION,
-          ]);
-        } else if (row.version > FORMAT_VERSION) {
+        if (row !== undefined && row.version > FORMAT_VERSION) {
           throw new SluiceError(
             "SLUICE_STORE_FORMAT",
             `${this.#where}: the audit store was written by a newer Sluice (format ${row.version}; this version reads ${FORMAT_VERSION})`,
           );
         }
+        const from = row?.version ?? 0;
+        if (from < FORMAT_VERSION) {
+          for (const step of MIGRATIONS.slice(from)) await client.query(step);
+          await client.query(
+            `INSERT INTO sluice_schema (component, version) VALUES ('audit', $1)
+             ON CONFLICT (component) DO UPDATE SET version = excluded.version`,
+            [FORMAT_VERSION],
+          );
+        }
+        // Login sessions and API keys: their own component and version (postgres-identity-schema.ts).
+        await migrateIdentitySchema(client, this.#where);
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK").catch(() => {});
@@ -515,6 +561,56 @@ export class PostgresStore implements Store {
     });
   }
 
+  async insertApproval(approval: StoredApproval): Promise<void> {
+    const values = newApprovalValues(approval);
+    await this.ready();
+    await this.#pool.query(
+      `INSERT INTO approvals (${APPROVAL_COLUMNS})
+       VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::int4, $10::text)`,
+      values,
+    );
+  }
+
+  async getApproval(id: string): Promise<StoredApproval | undefined> {
+    await this.ready();
+    const row = (
+      await this.#pool.query<ApprovalRow>(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = $1::text`, [
+        id,
+      ])
+    ).rows[0];
+    return row === undefined ? undefined : fromApprovalRow(row);
+  }
+
+  async listApprovals(query: ApprovalQuery): Promise<StoredApproval[]> {
+    const filters = approvalFilters(query);
+    const limit = approvalLimit(query);
+    await this.ready();
+    const p = new Params();
+    const where =
+      filters.length === 0
+        ? ""
+        : `WHERE ${filters.map(([column, value]) => `${column} = ${p.add(value)}`).join(" AND ")}`;
+    const sql = `SELECT ${APPROVAL_COLUMNS} FROM approvals ${where} ORDER BY created_at DESC, id DESC LIMIT ${p.add(limit, "int8")}`;
+    return (await this.#pool.query<ApprovalRow>(sql, p.values)).rows.map(fromApprovalRow);
+  }
+
+  /**
+   * One compare-and-set statement: applies only while the stored version is `expectedVersion`.
+   * A concurrent update of the same row waits for the first to commit, then finds the version
+   * changed and updates nothing (read committed re-checks the condition on the new row).
+   */
+  async updateApproval(next: StoredApproval, expectedVersion: number): Promise<boolean> {
+    const values = updatedApprovalValues(next, expectedVersion);
+    await this.ready();
+    const result = await this.#pool.query(
+      `UPDATE approvals SET kind = $2::text, state = $3::text, requester = $4::text, connection = $5::text,
+         command_hash = $6::text, created_at = $7::text, expires_at = $8::text, version = $9::int4, data = $10::text
+       WHERE id = $1::text AND version = $11::int4`,
+      [...values, expectedVersion],
+    );
+    return result.rowCount === 1;
+  }
+
   async notify(channel: string, payload: string): Promise<void> {
     checkNotification(channel, payload);
     await this.ready();
@@ -528,6 +624,16 @@ export class PostgresStore implements Store {
   ): Promise<Subscription> {
     await this.ready();
     return this.#listener.subscribe(channel, handler, options);
+  }
+
+  /**
+   * The store's connection pool, once the schema is ready, for a module that keeps its own tables
+   * in this database under its own `sluice_schema` component (session recordings:
+   * src/recording/postgres-recording-store.ts). The store closes it.
+   */
+  async sharedPool(): Promise<pg.Pool> {
+    await this.ready();
+    return this.#pool;
   }
 
   async close(): Promise<void> {

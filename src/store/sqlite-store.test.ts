@@ -7,7 +7,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { bodyHash, GENESIS_HASH, linkHash } from "./chain.ts";
 import { SqliteStore } from "./sqlite-store.ts";
-import type { AuditRecord } from "./store.ts";
+import type { AuditRecord, StoredApproval } from "./store.ts";
 
 const record = (n: number, overrides: Partial<AuditRecord> = {}): AuditRecord => ({
   id: `id-${n}`,
@@ -174,6 +174,67 @@ test("a file of the unchained format is chained when opened; a newer format is r
     newer.pragma("user_version = 99");
     newer.close();
     assert.throws(() => new SqliteStore(path), /written by a newer Sluice \(format 99/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a file of format 1 (before approvals) gets the approvals table when opened, its chain untouched", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-store-"));
+  const path = join(dir, "audit.db");
+  try {
+    const first = new SqliteStore(path);
+    await first.appendAudit([record(1), record(2)]);
+    await first.close();
+    const old = new Database(path);
+    old.exec("DROP TABLE approvals");
+    old.pragma("user_version = 1");
+    old.close();
+
+    const store = new SqliteStore(path);
+    try {
+      const pending: StoredApproval = {
+        id: "ap-1",
+        kind: "grant",
+        state: "pending",
+        requester: "alice@corp.example",
+        connection: "pg-prod",
+        commandHash: null,
+        createdAt: "2026-01-01T00:00:00.000Z",
+        expiresAt: "2026-01-01T01:00:00.000Z",
+        version: 1,
+        data: { groups: ["dba"] },
+      };
+      await store.insertApproval(pending);
+      assert.deepEqual(await store.listApprovals({ state: "pending" }), [pending]);
+      assert.deepEqual(
+        (await store.readAuditChain({ limit: 10 })).map((r) => r.seq),
+        [1, 2],
+      );
+    } finally {
+      await store.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      assert.equal(check.pragma("user_version", { simple: true }), 2);
+      const indexes = check
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'approvals' ORDER BY name",
+        )
+        .all() as { name: string }[];
+      assert.deepEqual(
+        indexes.map((i) => i.name),
+        [
+          "approvals_command",
+          "approvals_created",
+          "approvals_requester",
+          "approvals_state",
+          "sqlite_autoindex_approvals_1",
+        ],
+      );
+    } finally {
+      check.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

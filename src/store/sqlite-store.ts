@@ -2,9 +2,19 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SluiceError } from "../core/index.ts";
+import {
+  APPROVAL_COLUMNS,
+  type ApprovalRow,
+  approvalFilters,
+  approvalLimit,
+  fromApprovalRow,
+  newApprovalValues,
+  updatedApprovalValues,
+} from "./approval-rows.ts";
 import { bodyHash, GENESIS_HASH, linkHash, wellFormed } from "./chain.ts";
 import { acquireLocalBus, type LocalNotificationBus } from "./notifications.ts";
 import type {
+  ApprovalQuery,
   AuditEnvelope,
   AuditQuery,
   AuditRecord,
@@ -15,13 +25,17 @@ import type {
   RetentionRequest,
   RetentionStep,
   Store,
+  StoredApproval,
   StoredAuditRecord,
   SubscribeOptions,
   Subscription,
 } from "./store.ts";
 
-/** The file format this code writes (`PRAGMA user_version`). 0 is the unchained format before it. */
-const FORMAT_VERSION = 1;
+/**
+ * The file format this code writes (`PRAGMA user_version`): 0 is the unchained format before
+ * the chain, 1 added the chain, 2 the approvals table.
+ */
+const FORMAT_VERSION = 2;
 
 const TABLE = `(
   seq INTEGER PRIMARY KEY,
@@ -40,6 +54,24 @@ const TABLE = `(
 
 /** Searches and retention only look at events that still have their body. */
 const INDEXES = "CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(time) WHERE data IS NOT NULL;";
+
+/** Approval requests (approval-rows.ts), indexed for the approvals module's queries. */
+const APPROVALS_SCHEMA = `CREATE TABLE approvals (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  command_hash TEXT,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX approvals_created ON approvals(created_at);
+CREATE INDEX approvals_state ON approvals(state, created_at);
+CREATE INDEX approvals_requester ON approvals(requester, created_at);
+CREATE INDEX approvals_command ON approvals(connection, command_hash);`;
 
 const COLUMNS = "seq, id, time, type, session_id, user, connection, effect, data, prev_hash, body_hash, hash";
 
@@ -173,14 +205,17 @@ export class SqliteStore implements Store {
         `${path}: the audit store was written by a newer Sluice (format ${version}; this version reads ${FORMAT_VERSION})`,
       );
     }
-    const legacy = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
-      .get();
-    if (legacy === undefined) {
-      this.db.exec(`CREATE TABLE audit_events ${TABLE}; ${INDEXES}`);
-    } else {
-      this.upgradeUnchained();
+    if (version < 1) {
+      const legacy = this.db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
+        .get();
+      if (legacy === undefined) {
+        this.db.exec(`CREATE TABLE audit_events ${TABLE}; ${INDEXES}`);
+      } else {
+        this.upgradeUnchained();
+      }
     }
+    if (version < 2) this.db.exec(APPROVALS_SCHEMA);
     this.db.pragma(`user_version = ${FORMAT_VERSION}`);
   }
 
@@ -361,6 +396,42 @@ export class SqliteStore implements Store {
       return { result, head: this.insertChained([request.record(result)], head) };
     });
     return this.extend((head) => step.immediate(head));
+  }
+
+  async insertApproval(approval: StoredApproval): Promise<void> {
+    const values = newApprovalValues(approval);
+    this.db
+      .prepare(`INSERT INTO approvals (${APPROVAL_COLUMNS}) VALUES (${"?, ".repeat(9)}?)`)
+      .run(...values);
+  }
+
+  async getApproval(id: string): Promise<StoredApproval | undefined> {
+    const row = this.db.prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`).get(id) as
+      | ApprovalRow
+      | undefined;
+    return row === undefined ? undefined : fromApprovalRow(row);
+  }
+
+  async listApprovals(query: ApprovalQuery): Promise<StoredApproval[]> {
+    const filters = approvalFilters(query);
+    const limit = approvalLimit(query);
+    const where =
+      filters.length === 0 ? "" : `WHERE ${filters.map(([column]) => `${column} = ?`).join(" AND ")}`;
+    const sql = `SELECT ${APPROVAL_COLUMNS} FROM approvals ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...filters.map(([, value]) => value), limit) as ApprovalRow[];
+    return rows.map(fromApprovalRow);
+  }
+
+  /** One compare-and-set statement: applies only while the stored version is `expectedVersion`. */
+  async updateApproval(next: StoredApproval, expectedVersion: number): Promise<boolean> {
+    const [id, ...rest] = updatedApprovalValues(next, expectedVersion);
+    const result = this.db
+      .prepare(
+        `UPDATE approvals SET kind = ?, state = ?, requester = ?, connection = ?, command_hash = ?,
+           created_at = ?, expires_at = ?, version = ?, data = ? WHERE id = ? AND version = ?`,
+      )
+      .run(...rest, id, expectedVersion);
+    return result.changes === 1;
   }
 
   async notify(channel: string, payload: string): Promise<void> {

@@ -112,6 +112,39 @@ export interface Subscription {
 }
 
 /**
+ * One approval request (a held command, or a time-boxed group grant) as stored. The approvals
+ * module owns its meaning; the store keeps the row, its indexable columns and its version.
+ */
+export interface StoredApproval {
+  readonly id: string;
+  readonly kind: "command" | "grant";
+  /** `pending`, `approved`, `denied`, `expired`, `used` (a command approval that ran). */
+  readonly state: string;
+  /** The requester's user name. */
+  readonly requester: string;
+  readonly connection: string;
+  /** sha256 of the exact command text (`command`), null for grants. */
+  readonly commandHash: string | null;
+  /** ISO timestamps. */
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  /** Starts at 1; every update increments it (optimistic concurrency between gateways). */
+  readonly version: number;
+  /** Everything else: the command, facts, rule, reviewers, quorum, votes, grant groups... */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface ApprovalQuery {
+  readonly state?: string;
+  readonly kind?: "command" | "grant";
+  readonly requester?: string;
+  readonly connection?: string;
+  readonly commandHash?: string;
+  /** Most recent first; default 100, at most 1000. */
+  readonly limit?: number;
+}
+
+/**
  * Durable state behind one interface: SQLite embedded by default, PostgreSQL for several gateway
  * processes sharing one store. A rejected promise means the store could not take the write;
  * callers fail closed. Appends from several writers are serialized: the chain never forks and
@@ -147,5 +180,15 @@ export interface Store {
    * listen.
    */
   subscribe(channel: string, handler: NotificationHandler, options?: SubscribeOptions): Promise<Subscription>;
+  /** Stores a new approval (version 1); rejects when the id exists. */
+  insertApproval(approval: StoredApproval): Promise<void>;
+  getApproval(id: string): Promise<StoredApproval | undefined>;
+  /** Approvals matching every given field, most recent (createdAt) first. */
+  listApprovals(query: ApprovalQuery): Promise<StoredApproval[]>;
+  /**
+   * Replaces the approval with `next` (whose version must be `expectedVersion + 1`) only when the
+   * stored version is still `expectedVersion`; false when another writer changed it first.
+   */
+  updateApproval(next: StoredApproval, expectedVersion: number): Promise<boolean>;
   close(): Promise<void>;
 }

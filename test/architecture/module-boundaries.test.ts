@@ -15,12 +15,13 @@ const allowed: Record<string, readonly string[]> = {
   store: ["core"],
   audit: ["core", "store"],
   recording: ["core", "store", "identity"],
-  gate: ["core", "audit", "store", "recording"],
+  approvals: ["core", "store", "audit"],
+  gate: ["core", "audit", "store", "recording", "approvals"],
   protocols: ["core", "masking"],
   // The MCP endpoint sees the gate only through GatePort and runs SQL through the PostgreSQL listener.
   mcp: ["core", "masking"],
-  app: ["core", "config", "identity", "policy", "store", "audit", "recording", "gate", "protocols", "mcp"],
-  cli: ["core", "config", "identity", "policy", "store", "audit", "recording", "app", "protocols"],
+  app: ["core", "config", "identity", "policy", "store", "audit", "recording", "approvals", "gate", "protocols", "mcp"],
+  cli: ["core", "config", "identity", "policy", "store", "audit", "recording", "approvals", "app", "protocols"],
   demo: ["core", "config", "identity", "policy", "store", "app", "protocols"],
   types: [],
 };

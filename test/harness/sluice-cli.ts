@@ -6,11 +6,14 @@ export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export type CliResult = ProcessResult;
 
 /** Runs `sluice <args>` as a child process (`node --import tsx src/cli/main.ts`), from the repo root. */
-export function sluice(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function sluice(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return runProcess(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
-    ...options,
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }
 

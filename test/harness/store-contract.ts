@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { applyRetention } from "../../src/audit/retention.ts";
 import { storeChainSource, verifyChain } from "../../src/audit/verify-chain.ts";
-import { type AuditRecord, bodyHash, GENESIS_HASH, linkHash, type Store } from "../../src/store/index.ts";
+import {
+  type AuditRecord,
+  bodyHash,
+  GENESIS_HASH,
+  linkHash,
+  type Store,
+  type StoredApproval,
+} from "../../src/store/index.ts";
 
 /** A fresh, empty store location; `open` may be called several times (several gateways). */
 export interface StoreUnderTest {
@@ -37,6 +44,21 @@ export function nextPayload(
 }
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A pending command approval created `n` seconds into 2026; overrides change any field. */
+export const approval = (n: number, overrides: Partial<StoredApproval> = {}): StoredApproval => ({
+  id: `ap-${n}`,
+  kind: "command",
+  state: "pending",
+  requester: "alice@corp.example",
+  connection: "pg-prod",
+  commandHash: "a".repeat(64),
+  createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+  expiresAt: new Date(Date.UTC(2026, 0, 1, 1, 0, n)).toISOString(),
+  version: 1,
+  data: { n },
+  ...overrides,
+});
 
 /**
  * The behaviour every `Store` implementation shares (the SQLite store's semantics). Each test
@@ -347,4 +369,165 @@ export function storeContract(name: string, fresh: () => Promise<StoreUnderTest>
       await assert.rejects(store.notify("ok", "€".repeat(2334)), /more than 7000 bytes/);
       await store.notify("ok", "x".repeat(7000));
     }));
+
+  test(`${name}: an approval is stored and read back exactly, nulls and data JSON intact`, () =>
+    withStore(async (store) => {
+      assert.equal(await store.getApproval("ap-1"), undefined);
+      const command = approval(1, {
+        data: {
+          command: "DELETE FROM orders WHERE note = 'line\nbreak \u0000 ünï €'",
+          facts: { "sql.tables": ["orders"], rows: 12, exact: 0.1, big: 2 ** 53 - 1, none: null },
+          reviewers: [],
+          votes: [{ by: "bob@corp.example", at: "2026-01-01T00:00:05.000Z", approve: true }],
+          nested: { empty: {}, flags: [true, false, null] },
+        },
+      });
+      const grant = approval(2, { kind: "grant", commandHash: null, data: {} });
+      await store.insertApproval(command);
+      await store.insertApproval(grant);
+      assert.deepEqual(await store.getApproval("ap-1"), command);
+      const storedGrant = await store.getApproval("ap-2");
+      assert.deepEqual(storedGrant, grant);
+      assert.equal(storedGrant?.commandHash, null);
+      assert.equal(await store.getApproval("ap-3"), undefined);
+    }));
+
+  test(`${name}: approvals are listed by every given field, most recent first, up to the limit`, () =>
+    withStore(async (store) => {
+      const hashB = "b".repeat(64);
+      // Inserted out of order: the list is ordered by createdAt, not by insertion.
+      await store.insertApproval(approval(3, { state: "approved" }));
+      await store.insertApproval(approval(1));
+      await store.insertApproval(approval(5, { requester: "bob@corp.example", commandHash: hashB }));
+      await store.insertApproval(approval(2, { kind: "grant", commandHash: null, connection: "pg-dev" }));
+      await store.insertApproval(approval(4, { state: "denied", connection: "pg-dev", commandHash: hashB }));
+      const ids = async (query: Parameters<Store["listApprovals"]>[0]) =>
+        (await store.listApprovals(query)).map((a) => a.id);
+      assert.deepEqual(await ids({}), ["ap-5", "ap-4", "ap-3", "ap-2", "ap-1"]);
+      assert.deepEqual(await ids({ state: "pending" }), ["ap-5", "ap-2", "ap-1"]);
+      assert.deepEqual(await ids({ kind: "grant" }), ["ap-2"]);
+      assert.deepEqual(await ids({ kind: "command", state: "pending" }), ["ap-5", "ap-1"]);
+      assert.deepEqual(await ids({ requester: "bob@corp.example" }), ["ap-5"]);
+      assert.deepEqual(await ids({ connection: "pg-dev" }), ["ap-4", "ap-2"]);
+      assert.deepEqual(await ids({ connection: "pg-prod", commandHash: hashB }), ["ap-5"]);
+      assert.deepEqual(await ids({ connection: "pg-dev", commandHash: hashB, state: "denied" }), ["ap-4"]);
+      assert.deepEqual(await ids({ connection: "pg-dev", commandHash: hashB, state: "pending" }), []);
+      assert.deepEqual(await ids({ requester: "carol@corp.example" }), []);
+      assert.deepEqual(await ids({ limit: 2 }), ["ap-5", "ap-4"]);
+      assert.deepEqual(await ids({ state: "pending", limit: 1 }), ["ap-5"]);
+      assert.deepEqual(
+        (await store.listApprovals({ kind: "grant" }))[0],
+        approval(2, {
+          kind: "grant",
+          commandHash: null,
+          connection: "pg-dev",
+        }),
+      );
+      await assert.rejects(store.listApprovals({ limit: 0 }), /limit/);
+      await assert.rejects(store.listApprovals({ limit: 1.5 }), /limit/);
+    }));
+
+  test(`${name}: approvals are listed 100 by default and at most 1000 at a time`, () =>
+    withStore(async (store) => {
+      for (let i = 1; i <= 1001; i += 50) {
+        const batch = Array.from({ length: Math.min(50, 1002 - i) }, (_, j) => approval(i + j));
+        await Promise.all(batch.map((a) => store.insertApproval(a)));
+      }
+      const defaults = await store.listApprovals({});
+      assert.equal(defaults.length, 100);
+      assert.equal(defaults[0]?.id, "ap-1001");
+      assert.equal(defaults[99]?.id, "ap-902");
+      const capped = await store.listApprovals({ limit: 5000 });
+      assert.equal(capped.length, 1000);
+      assert.equal(capped.at(-1)?.id, "ap-2");
+    }));
+
+  test(`${name}: a duplicate approval id is refused and the stored one kept`, () =>
+    withStore(async (store) => {
+      await store.insertApproval(approval(1));
+      await assert.rejects(store.insertApproval(approval(1, { state: "approved", data: { other: true } })));
+      // A new approval starts at version 1; a malformed one is refused before it is written.
+      await assert.rejects(store.insertApproval(approval(2, { version: 2 })), /version 1/);
+      await assert.rejects(store.insertApproval(approval(3, { createdAt: "yesterday" })), /createdAt/);
+      await assert.rejects(store.insertApproval(approval(4, { data: { n: 10n } })));
+      assert.deepEqual(await store.getApproval("ap-1"), approval(1));
+      assert.deepEqual(
+        (await store.listApprovals({})).map((a) => a.id),
+        ["ap-1"],
+      );
+    }));
+
+  test(`${name}: an approval update is a compare-and-set: of two racing writers exactly one wins`, () =>
+    withStore(async (a, where) => {
+      const b = where.open();
+      try {
+        await a.insertApproval(approval(1));
+        const seenByA = await a.getApproval("ap-1");
+        const seenByB = await b.getApproval("ap-1");
+        assert.equal(seenByA?.version, 1);
+        assert.equal(seenByB?.version, 1);
+        const byA = approval(1, { state: "approved", version: 2, data: { n: 1, votes: ["a"] } });
+        const byB = approval(1, { state: "denied", version: 2, data: { n: 1, votes: ["b"] } });
+        const results = await Promise.all([a.updateApproval(byA, 1), b.updateApproval(byB, 1)]);
+        assert.deepEqual(
+          results.filter((applied) => applied),
+          [true],
+          `exactly one writer wins: ${JSON.stringify(results)}`,
+        );
+        const winner = results[0] ? byA : byB;
+        assert.deepEqual(await a.getApproval("ap-1"), winner);
+        assert.deepEqual(await b.getApproval("ap-1"), winner);
+
+        // The loser re-reads and tries again from the version it now sees.
+        const retry = approval(1, { state: "used", version: 3, data: { n: 1, ran: true } });
+        assert.equal(await (results[0] ? b : a).updateApproval(retry, 2), true);
+        assert.equal(await a.updateApproval(approval(1, { state: "expired", version: 3 }), 2), false);
+        assert.deepEqual(await b.getApproval("ap-1"), retry);
+
+        // Versions must advance by exactly one; an unknown id updates nothing.
+        await assert.rejects(a.updateApproval(approval(1, { version: 5 }), 3), /version/);
+        await assert.rejects(a.updateApproval(approval(1, { version: 3 }), 3), /version/);
+        assert.equal(await a.updateApproval(approval(9, { version: 2 }), 1), false);
+        assert.deepEqual(await a.getApproval("ap-1"), retry);
+        assert.equal(await a.getApproval("ap-9"), undefined);
+      } finally {
+        await b.close();
+      }
+    }));
+
+  test(`${name}: many concurrent updates from the same version: one applies, the rest report the conflict`, () =>
+    withStore(async (a, where) => {
+      const b = where.open();
+      try {
+        await a.insertApproval(approval(1));
+        const attempts = Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? a : b).updateApproval(approval(1, { state: `s${i}`, version: 2 }), 1),
+        );
+        const results = await Promise.all(attempts);
+        assert.equal(results.filter((applied) => applied).length, 1, JSON.stringify(results));
+        const stored = await b.getApproval("ap-1");
+        assert.equal(stored?.version, 2);
+        assert.equal(stored?.state, `s${results.indexOf(true)}`);
+      } finally {
+        await b.close();
+      }
+    }));
+
+  test(`${name}: a closed store refuses approval reads and writes`, async () => {
+    const where = await fresh();
+    const store = where.open();
+    try {
+      await store.insertApproval(approval(1));
+    } finally {
+      await store.close();
+    }
+    try {
+      await assert.rejects(store.getApproval("ap-1"));
+      await assert.rejects(store.listApprovals({}));
+      await assert.rejects(store.insertApproval(approval(2)));
+      await assert.rejects(store.updateApproval(approval(1, { version: 2 }), 1));
+    } finally {
+      await where.dispose();
+    }
+  });
 }

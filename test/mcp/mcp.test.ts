@@ -19,6 +19,11 @@ const POLICY = `${TEST_POLICY}
     effect: approve
     approval: { reviewers: [dba] }
     reason: deletes by agents for {{principal.on_behalf_of.user}} need a DBA
+  - id: agent-deletes-run-once-approved
+    description: The tool call was approved at the MCP layer; the statement itself may run
+    match: { protocols: [postgres], principal_kind: [agent] }
+    when: '"delete" in sql.kinds'
+    effect: allow
   - id: services-list-only
     match: { protocols: [mcp], principal_kind: [service] }
     when: mcp.tool in ["list_connections", "approval_status"]
@@ -320,25 +325,52 @@ describe("MCP endpoint", () => {
     await app.end();
   });
 
-  test("an approve decision is reported as needing approval; approval_status says approvals are off", async () => {
+  test("an approve decision returns a pending result; once a DBA approves, the same call runs once", async () => {
+    const setup = await f.app();
+    await setup.query("CREATE TABLE scratch (id int PRIMARY KEY)");
+    await setup.query("INSERT INTO scratch VALUES (1), (2)");
+    await setup.end();
     const agent = await connect(agentToken);
-    const result = await agent.callTool({
+    const call = {
       name: "query",
-      arguments: { connection: "pg-dev", sql: "DELETE FROM customers WHERE id = 2" },
-    });
-    assert.equal(result.isError, true);
-    assert.match(text(result), /needs approval by rule agent-deletes-need-approval/);
-    assert.match(text(result), /deletes by agents for bob@corp\.example need a DBA/);
-    assert.match(text(result), /reason: approval-unavailable/);
+      arguments: { connection: "pg-dev", sql: "DELETE FROM scratch WHERE id = 2" },
+    };
+    const result = await agent.callTool(call);
+    assert.notEqual(result.isError, true, text(result));
+    const held = result.structuredContent as { status: string; request_id: string };
+    assert.equal(held.status, "pending");
+    assert.match(held.request_id, /^[0-9a-f-]{36}$/);
 
-    const status = await agent.callTool({ name: "approval_status", arguments: { request_id: "req-123" } });
-    assert.notEqual(status.isError, true, text(status));
-    assert.deepEqual(status.structuredContent, {
-      request_id: "req-123",
-      approvals_enabled: false,
-      status: "unavailable",
-      message: "approvals are not enabled on this gateway",
+    const status = await agent.callTool({
+      name: "approval_status",
+      arguments: { request_id: held.request_id },
     });
+    assert.notEqual(status.isError, true, text(status));
+    assert.deepEqual(
+      { ...(status.structuredContent as Record<string, unknown>), message: undefined },
+      { request_id: held.request_id, approvals_enabled: true, status: "pending", message: undefined },
+    );
+    const unknown = await agent.callTool({ name: "approval_status", arguments: { request_id: "req-123" } });
+    assert.equal((unknown.structuredContent as { status: string }).status, "unknown");
+
+    const dba = await f.token("dan@corp.example", ["dba"]);
+    const vote = await fetch(`${f.gateway.publicUrl}/api/approvals/${held.request_id}/approve`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dba}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(vote.status, 200);
+    const again = await agent.callTool(call);
+    assert.notEqual(again.isError, true, text(again));
+    const app = await f.app();
+    assert.deepEqual((await app.query("SELECT id FROM scratch")).rows, [{ id: 1 }]);
+    await app.end();
+    const third = await agent.callTool(call);
+    assert.equal(
+      (third.structuredContent as { status: string }).status,
+      "pending",
+      "an approval is used once",
+    );
   });
 
   test("unknown tools and invalid or oversized arguments are protocol errors", async () => {

@@ -4,7 +4,7 @@ import { storeChainSource, verifyChain } from "../../src/audit/verify-chain.ts";
 import { openStore, PostgresStore, type Store } from "../../src/store/index.ts";
 import { freePort } from "../harness/free-port.ts";
 import { startPostgres, type TestPostgres } from "../harness/postgres-server.ts";
-import { nextPayload, record } from "../harness/store-contract.ts";
+import { approval, nextPayload, record } from "../harness/store-contract.ts";
 
 let pg: TestPostgres;
 let databases = 0;
@@ -222,13 +222,52 @@ test("the schema is versioned: reopening keeps it, a newer version is refused", 
   const version = await admin(name, (c) =>
     c.query("SELECT version FROM sluice_schema WHERE component = 'audit'"),
   );
-  assert.deepEqual(version.rows, [{ version: 1 }]);
+  assert.deepEqual(version.rows, [{ version: 2 }]);
 
   await admin(name, (c) => c.query("UPDATE sluice_schema SET version = 99 WHERE component = 'audit'"));
   const newer = open(url);
-  await assert.rejects(newer.ready(), /written by a newer Sluice \(format 99; this version reads 1\)/);
+  await assert.rejects(newer.ready(), /written by a newer Sluice \(format 99; this version reads 2\)/);
   await assert.rejects(newer.appendAudit([record(2)]), /newer Sluice/);
   await newer.close();
+});
+
+test("a database of schema version 1 gets the approvals table when opened, its chain untouched", async () => {
+  const { name, url } = await database();
+  const first = open(url);
+  await first.appendAudit([record(1), record(2)]);
+  await first.close();
+  // Back to what version 1 wrote: the audit chain only.
+  await admin(name, (c) =>
+    c.query("DROP TABLE approvals; UPDATE sluice_schema SET version = 1 WHERE component = 'audit'"),
+  );
+  const [a, b] = [open(url), open(url)];
+  try {
+    // Two gateways opening it at once: the upgrade runs once.
+    await Promise.all([a.ready(), b.ready()]);
+    const version = await admin(name, (c) =>
+      c.query("SELECT version FROM sluice_schema WHERE component = 'audit'"),
+    );
+    assert.deepEqual(version.rows, [{ version: 2 }]);
+    const indexes = await admin(name, (c) =>
+      c.query<{ indexname: string }>(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'approvals' ORDER BY indexname",
+      ),
+    );
+    assert.deepEqual(
+      indexes.rows.map((r) => r.indexname),
+      ["approvals_command", "approvals_created", "approvals_pkey", "approvals_requester", "approvals_state"],
+    );
+    await a.insertApproval(approval(1));
+    assert.deepEqual(await b.getApproval("ap-1"), approval(1));
+    assert.deepEqual(
+      (await b.readAuditChain({ limit: 10 })).map((r) => r.seq),
+      [1, 2],
+    );
+    const report = await verifyChain(storeChainSource(b));
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+  } finally {
+    await closeAll(a, b);
+  }
 });
 
 test("openStore takes the password from PGPASSWORD, never from the URL", async () => {

@@ -1,7 +1,20 @@
 import type { Socket } from "node:net";
-import type { Action, ConnectionInfo, Decision, GatePort, SessionContext } from "../../core/index.ts";
+import type {
+  Action,
+  BatchVerdict,
+  ConnectionInfo,
+  Decision,
+  GatePort,
+  SessionContext,
+} from "../../core/index.ts";
 import { describeConnection } from "../../core/index.ts";
-import { Backend, errorResponse, parseErrorFields, parseParameterStatus } from "./codec/backend-messages.ts";
+import {
+  Backend,
+  errorResponse,
+  noticeResponse,
+  parseErrorFields,
+  parseParameterStatus,
+} from "./codec/backend-messages.ts";
 import { BackendScanner } from "./codec/backend-scanner.ts";
 import {
   Frontend,
@@ -71,6 +84,8 @@ export class PgSession {
   private syncsReceived = 0;
   private refusals: PendingRefusal[] = [];
   private closed = false;
+  /** Aborts the wait for an approval (cancel request, session end). */
+  private hold: AbortController | undefined;
 
   constructor(private readonly o: PgSessionOptions) {
     this.reader = new MessageReader(o.maxMessageBytes);
@@ -224,7 +239,10 @@ export class PgSession {
     if (refusal) {
       decision = await this.o.gate.refuse(this.o.session, actions, refusal.reasonCode, refusal.reason);
     } else if (actions.length > 0) {
-      const verdict = await this.o.gate.judge(this.o.session, actions, (a, d) => this.review(a, d, plans));
+      let verdict = await this.o.gate.judge(this.o.session, actions, (a, d) => this.review(a, d, plans));
+      if (verdict.held !== undefined && verdict.held.length > 0 && !this.closed) {
+        verdict = await this.holdForApproval(actions, verdict);
+      }
       if (!verdict.allowed) decision = verdict.refusal;
     }
     if (this.closed) return;
@@ -245,6 +263,39 @@ export class PgSession {
   }
 
   /**
+   * Tells the client which approval requests hold its statement, then waits for them (until the
+   * gateway's hold time, a cancel request, or the end of the session).
+   */
+  private async holdForApproval(actions: readonly Action[], verdict: BatchVerdict): Promise<BatchVerdict> {
+    const minutes = Math.round(this.o.gate.approvalHoldMs / 60_000);
+    for (const held of verdict.held ?? []) {
+      this.o.client.write(
+        noticeResponse({
+          severity: "NOTICE",
+          code: "00000",
+          message: `sluice: approval required (request ${held.requestId}); waiting up to ${minutes} min for ${held.minApprovals} approval(s) from ${held.reviewers.join(", ")}`,
+          detail: `review: ${held.url}; the request expires at ${held.expiresAt}`,
+          hint: "press Ctrl-C to stop waiting; once approved, the same statement can be run again",
+        }),
+      );
+    }
+    const hold = new AbortController();
+    this.hold = hold;
+    try {
+      return await this.o.gate.awaitApprovals(this.o.session, actions, verdict, { signal: hold.signal });
+    } finally {
+      this.hold = undefined;
+    }
+  }
+
+  /** A cancel request from the client: stops waiting for an approval. False when nothing waits. */
+  cancelHold(): boolean {
+    if (this.hold === undefined) return false;
+    this.hold.abort();
+    return true;
+  }
+
+  /**
    * The gate's review: plans masked statements (catalog, lineage) and refuses what masking cannot
    * make safe. In a session opened before mask rules existed, a masked statement is refused.
    */
@@ -258,7 +309,8 @@ export class PgSession {
     for (let i = 0; i < actions.length; i++) {
       const action = actions[i]!;
       const decision = decisions[i]!;
-      if (decision.effect !== "allow") {
+      // A held statement may run later: it is planned like an allowed one.
+      if (decision.effect === "deny") {
         out.push(decision);
         continue;
       }
@@ -546,6 +598,7 @@ export class PgSession {
   private close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.hold?.abort();
     this.o.upstream.destroy();
     if (!this.o.client.destroyed) this.o.client.end();
     this.o.gate.closeSession(this.o.session, reason);

@@ -150,7 +150,10 @@ export class PostgresAdapter implements ProtocolAdapter {
     });
     if (hello.kind === "cancel") {
       const target = this.live.get(cancelKey(hello.processId, hello.secretKey));
-      if (target?.upstreamKey) cancelUpstream(target.connection.target, target.upstreamKey);
+      // A statement held for approval has not reached the server: stop the wait instead.
+      if (target !== undefined && !target.session.cancelHold() && target.upstreamKey) {
+        cancelUpstream(target.connection.target, target.upstreamKey);
+      }
       raw.destroy();
       return;
     }
