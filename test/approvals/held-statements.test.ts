@@ -177,6 +177,38 @@ describe("statements held for approval", () => {
     assert.equal(prod.code, 1, "the grant holds on pg-dev only");
   });
 
+  test("a gateway restart keeps pending requests, and nothing runs without its approval", async () => {
+    const sql = "UPDATE items SET note = 'after restart' WHERE id = 5";
+    const first = await startServe(f.configPath);
+    const conninfo = (port: number) =>
+      `host=127.0.0.1 port=${port} dbname=pg-prod user=tester sslmode=require`;
+    try {
+      const running = psql(conninfo(first.port), erin, ["-c", sql]);
+      const base = `http://127.0.0.1:${Number(/http \S+:(\d+)/.exec(first.stderr())?.[1])}`;
+      await pendingFor(sql, base);
+      // The gateway dies while the statement is held: psql loses its connection, nothing ran.
+      await first.stop("SIGKILL");
+      const r = await running;
+      assert.notEqual(r.code, 0);
+    } finally {
+      await first.stop("SIGKILL");
+    }
+    assert.equal(await note(5), "before");
+    const second = await startServe(f.configPath);
+    try {
+      const base = `http://127.0.0.1:${Number(/http \S+:(\d+)/.exec(second.stderr())?.[1])}`;
+      const request = await pendingFor(sql, base);
+      assert.equal(request.state, "pending");
+      const voted = await api(dan, "POST", `/api/approvals/${request.id}/approve`, {}, base);
+      assert.equal(voted.status, 200);
+      const r = await psql(conninfo(second.port), erin, ["-c", sql]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await note(5), "after restart");
+    } finally {
+      await second.stop("SIGTERM");
+    }
+  });
+
   test("every step is in the audit trail", async () => {
     const events = await f.gateway.store.readAuditChain({ limit: 10_000 });
     const types = new Set(events.map((e) => e.type));

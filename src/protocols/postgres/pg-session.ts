@@ -86,6 +86,8 @@ export class PgSession {
   private closed = false;
   /** Aborts the wait for an approval (cancel request, session end). */
   private hold: AbortController | undefined;
+  /** Gateway messages waiting for the server stream to reach a message boundary. */
+  private ownMessages: Buffer[] = [];
 
   constructor(private readonly o: PgSessionOptions) {
     this.reader = new MessageReader(o.maxMessageBytes);
@@ -269,7 +271,7 @@ export class PgSession {
   private async holdForApproval(actions: readonly Action[], verdict: BatchVerdict): Promise<BatchVerdict> {
     const minutes = Math.round(this.o.gate.approvalHoldMs / 60_000);
     for (const held of verdict.held ?? []) {
-      this.o.client.write(
+      this.writeBetweenMessages(
         noticeResponse({
           severity: "NOTICE",
           code: "00000",
@@ -286,6 +288,15 @@ export class PgSession {
     } finally {
       this.hold = undefined;
     }
+  }
+
+  /**
+   * Writes a message of the gateway's own to the client where it cannot split a server message:
+   * at once when the relayed stream is between messages, else right after the next boundary.
+   */
+  private writeBetweenMessages(message: Buffer): void {
+    if (this.scanner.atBoundary) this.o.client.write(message);
+    else this.ownMessages.push(message);
   }
 
   /** A cancel request from the client: stops waiting for an approval. False when nothing waits. */
@@ -524,6 +535,11 @@ export class PgSession {
       return;
     }
     this.toClient(pieces);
+    if (this.ownMessages.length > 0 && this.scanner.atBoundary) {
+      const own = this.ownMessages;
+      this.ownMessages = [];
+      this.toClient(own);
+    }
   }
 
   private toClient(pieces: readonly Buffer[]): void {

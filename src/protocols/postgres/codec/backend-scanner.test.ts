@@ -80,3 +80,26 @@ test("rejects an impossible length", () => {
   const scanner = new BackendScanner({ wants: () => false, inspect: () => undefined }, 100);
   assert.throws(() => scanner.scan(Buffer.from([0x44, 0, 0, 0, 2])), /invalid server message length/);
 });
+
+test("knows whether what it passed on ends between messages, however the stream is cut", () => {
+  // Boundaries in the stream: after each whole message.
+  const boundaries = new Set<number>([0]);
+  for (let o = 0; o < stream.length; ) {
+    o += 1 + stream.readUInt32BE(o + 1);
+    boundaries.add(o);
+  }
+  fc.assert(
+    fc.property(fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (cuts, wantErrors) => {
+      const scanner = new BackendScanner(
+        { wants: (type) => wantErrors && type === 0x45, inspect: () => undefined },
+        1 << 20,
+      );
+      let consumed = 0;
+      for (const piece of split(stream, cuts)) {
+        scanner.scan(piece);
+        consumed += piece.length;
+        assert.equal(scanner.atBoundary, boundaries.has(consumed), `after ${consumed} bytes`);
+      }
+    }),
+  );
+});

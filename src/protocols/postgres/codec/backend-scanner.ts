@@ -29,6 +29,11 @@ export class BackendScanner {
     private readonly maxMessageBytes: number,
   ) {}
 
+  /** Whether the bytes passed on so far end on a message boundary (a message may be injected). */
+  get atBoundary(): boolean {
+    return this.bodyRemaining === 0 && this.headerLength === 0 && this.capture === null;
+  }
+
   scan(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let rangeStart = 0;
