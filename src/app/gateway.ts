@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
-import { ApprovalService } from "../approvals/index.ts";
+import { ApprovalNotifier, ApprovalService, approvalNotice } from "../approvals/index.ts";
 import { AuditLog, RetentionJob, type RetentionSummary } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
 import { ApprovalGate, Gate } from "../gate/index.ts";
@@ -135,10 +135,21 @@ export async function startGateway(
           log(`recording of session ${sessionId} failed: ${error.message}`),
       })
     : undefined;
+  const notifier =
+    config.approvals.notifications.length === 0
+      ? undefined
+      : new ApprovalNotifier(config.approvals.notifications, { log });
   const approvals = new ApprovalService({
     store,
     audit,
     grants: config.approvals.grants,
+    ...(notifier === undefined
+      ? {}
+      : {
+          notifier: {
+            notify: (request, event) => notifier.notify(approvalNotice(request, event, publicUrl)),
+          },
+        }),
     log,
   });
   await approvals.start();
@@ -261,6 +272,7 @@ export async function startGateway(
       // Every live recording ends and is sealed.
       await recorder?.close();
       await approvals.close();
+      await notifier?.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       // Sessions record their end as they close: write those, then export everything.

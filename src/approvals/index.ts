@@ -18,3 +18,9 @@ export {
   type Requester,
   type Vote,
 } from "./model.ts";
+export {
+  type ApprovalNotice,
+  ApprovalNotifier,
+  approvalNotice,
+  type NotifierTarget,
+} from "./notifications.ts";

@@ -14,10 +14,12 @@ import {
   FileRecordingStore,
   isTerminalSession,
   isValidSessionId,
+  PostgresRecordingStore,
   type RecordingContents,
   type RecordingEntry,
   RecordingReader,
   type RecordingReport,
+  type RecordingStore,
   type RecordingSummary,
   readRecording,
   renderChunk,
@@ -28,6 +30,7 @@ import {
   toLine,
   verifyRecording,
 } from "../recording/index.ts";
+import { PostgresStore } from "../store/index.ts";
 
 interface SourceOptions {
   config: string;
@@ -54,24 +57,48 @@ const EXIT_BROKEN = 1;
 const EXIT_INCOMPLETE = 2;
 
 interface Source {
-  readonly store: FileRecordingStore;
+  readonly store: RecordingStore;
   readonly verifySeal: ((jws: string) => Promise<SealSignatureCheck>) | undefined;
+  /** Releases the store's connections (a PostgreSQL store). */
+  close(): Promise<void>;
 }
 
 /**
- * The recordings directory (`--dir`, or `recordings.dir` of the configuration) and a seal checker
- * from the configuration's signing key (none when there is no configuration or no key file).
+ * Where the recordings are (`--dir`; else the configuration's `recordings.storage`: the
+ * `recordings.dir` directory or the PostgreSQL store) and a seal checker from the configuration's
+ * signing key (none when there is no configuration or no key file).
  */
 async function openSource(options: SourceOptions): Promise<Source> {
   const config: SluiceConfig | undefined =
     options.dir !== undefined && !existsSync(options.config)
       ? undefined
       : await loadConfig(options.config, { skipSecrets: true });
+  const verifySeal = config && (await sealChecker(config));
+  if (
+    options.dir === undefined &&
+    config?.recordings.storage === "store" &&
+    config.store.kind === "postgres"
+  ) {
+    // The password comes from PGPASSWORD or the password file, as for the gateway.
+    const postgres = new PostgresStore({ url: config.store.url, log: () => {} });
+    return {
+      store: new PostgresRecordingStore({ store: postgres, url: config.store.url }),
+      verifySeal,
+      close: () => postgres.close(),
+    };
+  }
   const dir = options.dir ?? config?.recordings.dir ?? RECORDINGS_DEFAULTS.dir;
-  return {
-    store: new FileRecordingStore({ dir, fsync: false }),
-    verifySeal: config && (await sealChecker(config)),
-  };
+  return { store: new FileRecordingStore({ dir, fsync: false }), verifySeal, close: async () => {} };
+}
+
+/** Runs `work` on the source, then closes it. */
+async function withSource<T>(options: SourceOptions, work: (source: Source) => Promise<T>): Promise<T> {
+  const source = await openSource(options);
+  try {
+    return await work(source);
+  } finally {
+    await source.close();
+  }
 }
 
 async function sealChecker(
@@ -162,7 +189,11 @@ export function registerSessionsCommands(program: Command): void {
   sessions
     .command("list", { isDefault: true })
     .description("list session recordings, oldest first (each is verified: sealed, unsealed or broken)")
-    .option("-c, --config <file>", "configuration file (recordings.dir, signing key)", "sluice.yaml")
+    .option(
+      "-c, --config <file>",
+      "configuration file (recordings.storage and dir, store, signing key)",
+      "sluice.yaml",
+    )
     .option("--dir <path>", "the recordings directory (instead of the configuration's recordings.dir)")
     .option("--user <user>", "only this principal")
     .option("--connection <name>", "only this connection")
@@ -172,47 +203,48 @@ export function registerSessionsCommands(program: Command): void {
     .action(async (options: ListOptions) => {
       const since = parseWhen("--since", options.since);
       const until = parseWhen("--until", options.until);
-      const source = await openSource(options);
-      const summaries: RecordingSummary[] = [];
-      for (const id of await source.store.list()) {
-        const contents = readRecording(await source.store.read(id));
-        const report = await verifyRecording(
-          id,
-          contents,
-          source.verifySeal ? { verifySeal: source.verifySeal } : {},
+      await withSource(options, async (source) => {
+        const summaries: RecordingSummary[] = [];
+        for (const id of await source.store.list()) {
+          const contents = readRecording(await source.store.read(id));
+          const report = await verifyRecording(
+            id,
+            contents,
+            source.verifySeal ? { verifySeal: source.verifySeal } : {},
+          );
+          const summary = summarize(contents, report);
+          if (options.user !== undefined && summary.user !== options.user) continue;
+          if (options.connection !== undefined && summary.connection !== options.connection) continue;
+          const started = summary.startedAt === null ? Number.NaN : Date.parse(summary.startedAt);
+          if (since !== undefined && !(started >= since.getTime())) continue;
+          if (until !== undefined && !(started <= until.getTime())) continue;
+          summaries.push(summary);
+        }
+        summaries.sort(
+          (a, b) => (a.startedAt ?? "").localeCompare(b.startedAt ?? "") || a.id.localeCompare(b.id),
         );
-        const summary = summarize(contents, report);
-        if (options.user !== undefined && summary.user !== options.user) continue;
-        if (options.connection !== undefined && summary.connection !== options.connection) continue;
-        const started = summary.startedAt === null ? Number.NaN : Date.parse(summary.startedAt);
-        if (since !== undefined && !(started >= since.getTime())) continue;
-        if (until !== undefined && !(started <= until.getTime())) continue;
-        summaries.push(summary);
-      }
-      summaries.sort(
-        (a, b) => (a.startedAt ?? "").localeCompare(b.startedAt ?? "") || a.id.localeCompare(b.id),
-      );
-      if (options.json) {
-        await write(summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
-        return;
-      }
-      if (summaries.length === 0) {
-        await write(`no recordings in ${escapeText(source.store.location)}\n`);
-        return;
-      }
-      const rows = [
-        ["ID", "USER", "CONNECTION", "START", "END", "STATEMENTS", "STATUS"],
-        ...summaries.map((s) => [
-          s.id,
-          escapeText(s.user ?? "-"),
-          escapeText(s.connection ?? "-"),
-          escapeText(s.startedAt ?? "-"),
-          escapeText(s.endedAt ?? "-"),
-          String(s.statements),
-          statusText(s),
-        ]),
-      ];
-      await write(`${table(rows)}\n`);
+        if (options.json) {
+          await write(summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
+          return;
+        }
+        if (summaries.length === 0) {
+          await write(`no recordings in ${escapeText(source.store.location)}\n`);
+          return;
+        }
+        const rows = [
+          ["ID", "USER", "CONNECTION", "START", "END", "STATEMENTS", "STATUS"],
+          ...summaries.map((s) => [
+            s.id,
+            escapeText(s.user ?? "-"),
+            escapeText(s.connection ?? "-"),
+            escapeText(s.startedAt ?? "-"),
+            escapeText(s.endedAt ?? "-"),
+            String(s.statements),
+            statusText(s),
+          ]),
+        ];
+        await write(`${table(rows)}\n`);
+      });
     });
 
   sessions
@@ -220,25 +252,34 @@ export function registerSessionsCommands(program: Command): void {
     .description(
       "prove a recording complete and unaltered: exit 0 sealed and verified, 1 tampered, 2 unsealed or seal unchecked",
     )
-    .option("-c, --config <file>", "configuration file (recordings.dir, signing key)", "sluice.yaml")
+    .option(
+      "-c, --config <file>",
+      "configuration file (recordings.storage and dir, store, signing key)",
+      "sluice.yaml",
+    )
     .option("--dir <path>", "the recordings directory (instead of the configuration's recordings.dir)")
     .option("--json", "the report as one JSON object")
     .action(async (id: string, options: SourceOptions & { json?: boolean }) => {
-      const source = await openSource(options);
-      const contents = await readContents(source, id);
-      const report = await verifyRecording(
-        id,
-        contents,
-        source.verifySeal ? { verifySeal: source.verifySeal } : {},
-      );
-      await write(options.json ? `${JSON.stringify(report)}\n` : describeReport(report));
-      process.exitCode = exitCodeOf(report);
+      await withSource(options, async (source) => {
+        const contents = await readContents(source, id);
+        const report = await verifyRecording(
+          id,
+          contents,
+          source.verifySeal ? { verifySeal: source.verifySeal } : {},
+        );
+        await write(options.json ? `${JSON.stringify(report)}\n` : describeReport(report));
+        process.exitCode = exitCodeOf(report);
+      });
     });
 
   program
     .command("replay <id>")
     .description("print a session recording as a timeline (text), asciicast v2 or JSON lines")
-    .option("-c, --config <file>", "configuration file (recordings.dir, signing key)", "sluice.yaml")
+    .option(
+      "-c, --config <file>",
+      "configuration file (recordings.storage and dir, store, signing key)",
+      "sluice.yaml",
+    )
     .option("--dir <path>", "the recordings directory (instead of the configuration's recordings.dir)")
     .option("--format <format>", "text | asciicast | json", "text")
     .option("--follow", "keep printing a live recording until it is sealed")
@@ -258,31 +299,32 @@ export function registerSessionsCommands(program: Command): void {
           "--interval must be a whole number of milliseconds, at least 10",
         );
       }
-      const source = await openSource(options);
-      await readContents(source, id);
-      const printer = new ReplayPrinter(id, options.format as ReplayFormat);
-      const reader = new RecordingReader();
-      const entries: RecordingEntry[] = [];
-      let sealed = false;
-      for (;;) {
-        const fresh = reader.push(await source.store.read(id, reader.consumed + pendingBytes(reader)));
-        entries.push(...fresh);
-        await write(printer.print(fresh));
-        sealed = entries.some((e) => e.kind === "seal");
-        if (!options.follow || sealed) break;
-        await new Promise((resolve) => setTimeout(resolve, interval));
-      }
-      const contents: RecordingContents = { entries, tornTail: reader.tail() };
-      const report = await verifyRecording(
-        id,
-        contents,
-        source.verifySeal ? { verifySeal: source.verifySeal } : {},
-      );
-      if (options.format === "text") await write(`-- ${escapeText(describeStatus(report))}\n`);
-      if (options.verify) {
-        process.stderr.write(describeReport(report));
-        process.exitCode = exitCodeOf(report);
-      }
+      await withSource(options, async (source) => {
+        await readContents(source, id);
+        const printer = new ReplayPrinter(id, options.format as ReplayFormat);
+        const reader = new RecordingReader();
+        const entries: RecordingEntry[] = [];
+        let sealed = false;
+        for (;;) {
+          const fresh = reader.push(await source.store.read(id, reader.consumed + pendingBytes(reader)));
+          entries.push(...fresh);
+          await write(printer.print(fresh));
+          sealed = entries.some((e) => e.kind === "seal");
+          if (!options.follow || sealed) break;
+          await new Promise((resolve) => setTimeout(resolve, interval));
+        }
+        const contents: RecordingContents = { entries, tornTail: reader.tail() };
+        const report = await verifyRecording(
+          id,
+          contents,
+          source.verifySeal ? { verifySeal: source.verifySeal } : {},
+        );
+        if (options.format === "text") await write(`-- ${escapeText(describeStatus(report))}\n`);
+        if (options.verify) {
+          process.stderr.write(describeReport(report));
+          process.exitCode = exitCodeOf(report);
+        }
+      });
     });
 }
 

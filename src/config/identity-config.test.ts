@@ -60,7 +60,7 @@ describe("identity configuration", () => {
     assert.equal(identity.sessionTtlSeconds, 8 * 3600);
     assert.equal(identity.revocationCheckIntervalSeconds, 10);
     const [corp, dev] = identity.providers;
-    assert.ok(corp && dev);
+    assert.ok(corp?.type === "oidc" && dev?.type === "oidc");
     assert.deepEqual(
       { ...corp },
       {
@@ -92,9 +92,45 @@ describe("identity configuration", () => {
         groupsClaim: "groups",
         groupMapping: undefined,
         algorithms: ["RS256", "PS256", "ES256", "ES384", "EdDSA"],
+        actClaim: "act",
+        onBehalfOfGroups: "token",
       },
     ]);
     assert.ok(Object.isFrozen(identity.providers[0]));
+  });
+
+  it("reads a SAML provider, its metadata file relative to the configuration", async () => {
+    const config = await parse(`identity:
+  providers:
+    - name: corp-saml
+      type: saml
+      metadata: file:./idp-metadata.xml
+      group_mapping: [{ from: "eng-*", to: engineers }]
+    - { name: other, type: saml, metadata: "file:/etc/sluice/other-idp.xml", entity_id: "urn:sluice", user_attribute: email, groups_attribute: memberOf }
+`);
+    assert.deepEqual(
+      config.identity.providers.map((p) => ({ ...p })),
+      [
+        {
+          name: "corp-saml",
+          type: "saml",
+          metadataPath: "/etc/sluice/idp-metadata.xml",
+          entityId: undefined,
+          userAttribute: undefined,
+          groupsAttribute: "groups",
+          groupMapping: [{ from: "eng-*", to: "engineers" }],
+        },
+        {
+          name: "other",
+          type: "saml",
+          metadataPath: "/etc/sluice/other-idp.xml",
+          entityId: "urn:sluice",
+          userAttribute: "email",
+          groupsAttribute: "memberOf",
+          groupMapping: undefined,
+        },
+      ],
+    );
   });
 
   it("names file:line:col and key for each mistake", async () => {
@@ -102,12 +138,12 @@ describe("identity configuration", () => {
   providers:
     - { name: corp, type: oidc, issuer: http://idp.example.com, client_id: sluice }
     - { name: corp, type: oidc, issuer: https://idp.example.com?x=1, client_id: "", bogus: 1 }
-    - { name: sso, type: saml, metadata: file:./idp-metadata.xml }
+    - { name: sso, type: saml, metadata: ./idp-metadata.xml }
     - { name: x, type: ldap }
   trusted_issuers:
     - { issuer: https://ci.example.com, audience: sluice, algorithms: [HS256] }
     - { issuer: https://ci.example.com, audience: sluice, kind: robot, algorithms: [none] }
-    - { issuer: http://10.0.0.1, audience: sluice }
+    - { issuer: http://10.0.0.1, audience: sluice, on_behalf_of_groups: both }
   session_ttl: 10s
   revocation_check_interval: 0s
   group_mapping: []
@@ -120,7 +156,7 @@ describe("identity configuration", () => {
       `sluice.yaml:4:33: identity.providers[1].issuer: ${url}`,
       "sluice.yaml:4:70: identity.providers[1].client_id: expected a non-empty string",
       "sluice.yaml:4:85: identity.providers[1].bogus: unknown key",
-      "sluice.yaml:5:20: identity.providers[2].type: provider type saml is not supported yet (supported: oidc)",
+      "sluice.yaml:5:32: identity.providers[2].metadata: expected file:<path> of the identity provider's SAML metadata",
       "sluice.yaml:6:18: identity.providers[3].type: expected one of oidc, saml",
       "sluice.yaml:9:9: identity.trusted_issuers[1].issuer: duplicate issuer (first used by [0])",
       "sluice.yaml:9:59: identity.trusted_issuers[1].kind: expected human, service or agent",
@@ -144,6 +180,12 @@ describe("identity configuration", () => {
     );
     assert.ok(
       lines.some((line) => line.includes("identity.revocation_check_interval")),
+      message,
+    );
+    assert.ok(
+      lines.includes(
+        "sluice.yaml:10:52: identity.trusted_issuers[2].on_behalf_of_groups: expected token or login_session",
+      ),
       message,
     );
   });

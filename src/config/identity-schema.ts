@@ -4,6 +4,7 @@ import type {
   GroupMappingRule,
   IdentityConfig,
   OidcProviderConfig,
+  SamlProviderConfig,
   TrustedIssuerConfig,
 } from "./identity-types.ts";
 import { describeIssue } from "./issue-message.ts";
@@ -17,6 +18,8 @@ export const IDENTITY_DEFAULTS = {
   groupsClaim: "groups",
   trustedUserClaim: "sub",
   trustedKind: "service",
+  actClaim: "act",
+  onBehalfOfGroups: "token",
   algorithms: ["RS256", "PS256", "ES256", "ES384", "EdDSA"],
 } as const;
 
@@ -43,8 +46,11 @@ export type ParsedOidcProvider = Omit<OidcProviderConfig, "clientSecret"> & {
   readonly clientSecret?: SecretRef;
 };
 
+/** A SAML provider as written in the file: the metadata path is still relative to the file. */
+export type ParsedProvider = ParsedOidcProvider | SamlProviderConfig;
+
 export type ParsedIdentityConfig = Omit<IdentityConfig, "providers"> & {
-  readonly providers: readonly ParsedOidcProvider[];
+  readonly providers: readonly ParsedProvider[];
 };
 
 type Ctx = z.core.$RefinementCtx;
@@ -163,37 +169,60 @@ const oidcProvider = z
     }),
   );
 
+const METADATA_MESSAGE = "expected file:<path> of the identity provider's SAML metadata";
+
+const samlProvider = z
+  .strictObject({
+    name: z.string().regex(NAME, {
+      error: "expected 1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
+    }),
+    type: z.literal("saml"),
+    metadata: z
+      .string({ error: unlessMissing(METADATA_MESSAGE) })
+      .transform((text, ctx) =>
+        text.startsWith("file:") && text.length > "file:".length
+          ? text.slice("file:".length)
+          : fail(ctx, METADATA_MESSAGE),
+      ),
+    entity_id: nonEmptyString.optional(),
+    user_attribute: claimName.optional(),
+    groups_attribute: claimName.prefault(IDENTITY_DEFAULTS.groupsClaim),
+    group_mapping: groupMapping,
+  })
+  .transform(
+    (value): SamlProviderConfig => ({
+      name: value.name,
+      type: "saml",
+      metadataPath: value.metadata,
+      entityId: value.entity_id,
+      userAttribute: value.user_attribute,
+      groupsAttribute: value.groups_attribute,
+      groupMapping: value.group_mapping,
+    }),
+  );
+
 const PROVIDER_TYPES = ["oidc", "saml"] as const;
 
-/** `type` decides the shape; SAML is reserved and refused as not supported yet. */
-const provider = z.unknown().transform((value, ctx): ParsedOidcProvider => {
+/** `type` decides the shape. */
+const provider = z.unknown().transform((value, ctx): ParsedProvider => {
   const type = (value as { type?: unknown } | null)?.type;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return fail(ctx, "expected a map with name, type, issuer and client_id");
   }
-  if (type === "saml") {
-    ctx.issues.push({
-      code: "custom",
-      path: ["type"],
-      message: "provider type saml is not supported yet (supported: oidc)",
-      input: undefined,
-    });
-    return value as ParsedOidcProvider;
-  }
-  if (type !== "oidc") {
+  if (type !== "oidc" && type !== "saml") {
     ctx.issues.push({
       code: "custom",
       path: ["type"],
       message: type === undefined ? "missing required key" : `expected one of ${PROVIDER_TYPES.join(", ")}`,
       input: undefined,
     });
-    return value as ParsedOidcProvider;
+    return value as ParsedProvider;
   }
-  const result = oidcProvider.safeParse(value, { error: describeIssue });
+  const result = (type === "saml" ? samlProvider : oidcProvider).safeParse(value, { error: describeIssue });
   if (result.success) return result.data;
   for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: undefined });
   // Keep the raw entry so that duplicate names are still found (the parse has failed anyway).
-  return value as ParsedOidcProvider;
+  return value as ParsedProvider;
 });
 
 const trustedIssuer = z
@@ -216,6 +245,10 @@ const trustedIssuer = z
       )
       .min(1, { error: "expected at least one algorithm" })
       .prefault([...IDENTITY_DEFAULTS.algorithms]),
+    act_claim: claimName.prefault(IDENTITY_DEFAULTS.actClaim),
+    on_behalf_of_groups: z
+      .enum(["token", "login_session"], { error: unlessMissing("expected token or login_session") })
+      .prefault(IDENTITY_DEFAULTS.onBehalfOfGroups),
   })
   .transform(
     (value): TrustedIssuerConfig => ({
@@ -226,6 +259,8 @@ const trustedIssuer = z
       groupsClaim: value.groups_claim,
       groupMapping: value.group_mapping,
       algorithms: value.algorithms,
+      actClaim: value.act_claim,
+      onBehalfOfGroups: value.on_behalf_of_groups,
     }),
   );
 
@@ -255,7 +290,7 @@ export const identitySchema = z
     providers: z
       .array(provider)
       .superRefine(
-        uniqueBy((p: ParsedOidcProvider) => p?.name, "provider name", "name"),
+        uniqueBy((p: ParsedProvider) => p?.name, "provider name", "name"),
         {
           when: (payload) => Array.isArray(payload.value),
         },

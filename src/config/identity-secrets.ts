@@ -1,5 +1,6 @@
+import { resolve } from "node:path";
 import type { ParsedIdentityConfig } from "./identity-schema.ts";
-import type { IdentityConfig, OidcProviderConfig } from "./identity-types.ts";
+import type { IdentityConfig, IdentityProviderConfig, OidcProviderConfig } from "./identity-types.ts";
 import { type ResolveSecretOptions, resolveSecret } from "./secret-ref.ts";
 
 /**
@@ -14,7 +15,10 @@ export async function resolveIdentitySecrets(
   onFailure: (path: (string | number)[], error: unknown) => void,
 ): Promise<IdentityConfig> {
   const providers = await Promise.all(
-    parsed.providers.map(async (provider, index): Promise<OidcProviderConfig> => {
+    parsed.providers.map(async (provider, index): Promise<IdentityProviderConfig> => {
+      // SAML providers carry no secret; their metadata file is relative to the configuration.
+      if (provider.type === "saml")
+        return { ...provider, metadataPath: resolve(baseDir, provider.metadataPath) };
       const { clientSecret: ref, ...visible } = provider;
       const copy: OidcProviderConfig = { ...visible };
       if (ref === undefined || options.skip) return copy;

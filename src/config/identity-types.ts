@@ -27,6 +27,23 @@ export interface OidcProviderConfig {
   readonly groupMapping: readonly GroupMappingRule[] | undefined;
 }
 
+/** An upstream SAML 2.0 identity provider people log in with in a browser. */
+export interface SamlProviderConfig {
+  readonly name: string;
+  readonly type: "saml";
+  /** The IdP's metadata file (absolute once loaded): entity id, SSO URL, signing certificates. */
+  readonly metadataPath: string;
+  /** The gateway's entity id at the IdP. Absent: `<public_url>/saml/<name>`. */
+  readonly entityId: string | undefined;
+  /** The attribute that names the user. Absent: the assertion's NameID. */
+  readonly userAttribute: string | undefined;
+  /** The attribute that lists the user's groups (default `groups`). */
+  readonly groupsAttribute: string;
+  readonly groupMapping: readonly GroupMappingRule[] | undefined;
+}
+
+export type IdentityProviderConfig = OidcProviderConfig | SamlProviderConfig;
+
 /** An external token issuer whose JWTs are accepted wherever a gateway token is. */
 export interface TrustedIssuerConfig {
   readonly issuer: string;
@@ -38,10 +55,17 @@ export interface TrustedIssuerConfig {
   readonly groupMapping: readonly GroupMappingRule[] | undefined;
   /** Asymmetric JWS algorithms accepted; never `none` or HMAC. */
   readonly algorithms: readonly string[];
+  /**
+   * The RFC 8693 actor claim (default `act`): a token carrying it is an agent (`act.sub`) acting
+   * for the token's subject.
+   */
+  readonly actClaim: string;
+  /** Where the groups of the human an agent acts for come from (default `token`). */
+  readonly onBehalfOfGroups: "token" | "login_session";
 }
 
 export interface IdentityConfig {
-  readonly providers: readonly OidcProviderConfig[];
+  readonly providers: readonly IdentityProviderConfig[];
   readonly trustedIssuers: readonly TrustedIssuerConfig[];
   /** Lifetime of a login session (the refreshable part); access tokens use `tokens.default_ttl`. */
   readonly sessionTtlSeconds: number;

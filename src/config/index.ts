@@ -5,7 +5,9 @@ export { IDENTITY_DEFAULTS } from "./identity-schema.ts";
 export type {
   GroupMappingRule,
   IdentityConfig,
+  IdentityProviderConfig,
   OidcProviderConfig,
+  SamlProviderConfig,
   TrustedIssuerConfig,
 } from "./identity-types.ts";
 export { type LoadConfigOptions, loadConfig, parseConfig } from "./load-config.ts";

@@ -110,6 +110,7 @@ describe("parseConfig: valid files", () => {
       audit: { sinks: [], retentionIntervalSeconds: 3600, checkpointIntervalSeconds: 3600 },
       recordings: {
         enabled: true,
+        storage: "files",
         dir: "/etc/sluice/data/recordings",
         maxBytesPerSession: 67_108_864,
         maxRowsPerStatement: 100,

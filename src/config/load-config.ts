@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { type Document, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { type Connection, ErrorCodes, SluiceError } from "../core/index.ts";
+import { resolveApprovalNotifications } from "./approvals-schema.ts";
 import { finishAuditSinks } from "./audit-sinks.ts";
 import { ConfigError, type ConfigIssue } from "./config-error.ts";
 import { deepFreeze } from "./deep-freeze.ts";
@@ -102,6 +103,15 @@ export async function parseConfig(
           secretIssues.push(issueAt(doc, lineCounter, ["masking", "hash_key"], secretFailure(error)));
           return undefined;
         });
+  const notifications = await resolveApprovalNotifications(result.data.approvals.notifications, {
+    ...options,
+    baseDir,
+    ...(options.skipSecrets ? { skipSecrets: true } : {}),
+    onSecretError: (path, error) =>
+      secretIssues.push(
+        issueAt(doc, lineCounter, ["approvals", "notifications", ...path], secretFailure(error)),
+      ),
+  });
   if (secretIssues.length > 0) throw new ConfigError(ErrorCodes.secretUnresolved, fileName, secretIssues);
 
   return deepFreeze({
@@ -109,6 +119,7 @@ export async function parseConfig(
     audit: { ...result.data.audit, sinks },
     identity,
     masking: hiddenHashKey(hashKey),
+    approvals: { ...result.data.approvals, notifications },
     connections: connections.filter((c) => c !== undefined),
   });
 }

@@ -20,6 +20,7 @@ describe("recordings configuration", () => {
     const config = await parse("");
     assert.deepEqual(config.recordings, {
       enabled: true,
+      storage: "files",
       dir: "/etc/sluice/data/recordings",
       maxBytesPerSession: 64 * 1024 ** 2,
       maxRowsPerStatement: 100,
@@ -34,6 +35,7 @@ describe("recordings configuration", () => {
     );
     assert.deepEqual(config.recordings, {
       enabled: false,
+      storage: "files",
       dir: "/etc/sluice/rec",
       maxBytesPerSession: 1024 ** 3,
       maxRowsPerStatement: 0,
@@ -70,6 +72,29 @@ describe("recordings configuration", () => {
     assert.match(
       await messageOf("recordings: { max_rows_per_statement: -1 }\n"),
       /sluice\.yaml:1:15: recordings\.max_rows_per_statement: expected a whole number/,
+    );
+  });
+
+  it("keeps recordings in the PostgreSQL store with storage: store", async () => {
+    const config = await parse(
+      "store: postgres://sluice@db.internal:5432/sluice\nrecordings:\n  storage: store\n",
+    );
+    assert.equal(config.recordings.storage, "store");
+    assert.equal((await parse("recordings: { storage: files }\n")).recordings.storage, "files");
+  });
+
+  it("refuses storage: store without a PostgreSQL store, and unknown storages, naming the key", async () => {
+    assert.equal(
+      await messageOf("recordings:\n  storage: store\n"),
+      "sluice.yaml:2:3: recordings.storage: recordings in the store need store: postgres://<host>/<database> (the configured store is SQLite); use storage: files to keep them in recordings.dir",
+    );
+    assert.equal(
+      await messageOf("store: sqlite:./x.db\nrecordings: { storage: store }\n"),
+      "sluice.yaml:2:15: recordings.storage: recordings in the store need store: postgres://<host>/<database> (the configured store is SQLite); use storage: files to keep them in recordings.dir",
+    );
+    assert.equal(
+      await messageOf("recordings: { storage: s3 }\n"),
+      "sluice.yaml:1:15: recordings.storage: expected files or store",
     );
   });
 });

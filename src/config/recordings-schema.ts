@@ -6,7 +6,12 @@ import { formatSize, parseSize } from "./size.ts";
 export interface RecordingsConfig {
   /** Record every session. Default true. */
   readonly enabled: boolean;
-  /** Absolute path of the directory with one `<session-id>.jsonl` file per session. */
+  /**
+   * Where recordings are kept: `files` (default), one JSON-lines file per session in `dir`, or
+   * `store`, the PostgreSQL store's database (needs `store: postgres://…`).
+   */
+  readonly storage: RecordingStorage;
+  /** Absolute path of the directory with one `<session-id>.jsonl` file per session (`storage: files`). */
   readonly dir: string;
   /** A recording stops growing at this size (a truncation marker, then its end and seal). */
   readonly maxBytesPerSession: number;
@@ -19,8 +24,13 @@ export interface RecordingsConfig {
   readonly fsync: boolean;
 }
 
+export type RecordingStorage = "files" | "store";
+
+export const RECORDING_STORAGES = ["files", "store"] as const satisfies readonly RecordingStorage[];
+
 export const RECORDINGS_DEFAULTS = {
   enabled: true,
+  storage: "files",
   dir: "./data/recordings",
   maxBytesPerSession: 64 * 1024 ** 2,
   maxRowsPerStatement: 100,
@@ -43,6 +53,18 @@ function unlessMissing(message: string) {
   return (issue: { readonly input?: unknown }) => (issue.input === undefined ? undefined : message);
 }
 
+const STORAGE_MESSAGE = "expected files or store";
+
+/** The message for `recordings.storage: store` without a PostgreSQL store; undefined when they fit. */
+export function recordingStorageProblem(
+  storage: RecordingStorage,
+  store: { readonly kind: string },
+): string | undefined {
+  return storage === "store" && store.kind !== "postgres"
+    ? "recordings in the store need store: postgres://<host>/<database> (the configured store is SQLite); use storage: files to keep them in recordings.dir"
+    : undefined;
+}
+
 const SIZE_MESSAGE = `expected a size between ${formatSize(MIN_BYTES)} and ${formatSize(MAX_BYTES)}, e.g. 64MiB or 1GiB`;
 const ROWS_MESSAGE = `expected a whole number between 0 and ${MAX_ROWS}`;
 
@@ -53,6 +75,9 @@ export function recordingsSchema(baseDir: string) {
       enabled: z
         .boolean({ error: unlessMissing("expected true or false") })
         .prefault(RECORDINGS_DEFAULTS.enabled),
+      storage: z
+        .enum(RECORDING_STORAGES, { error: unlessMissing(STORAGE_MESSAGE) })
+        .prefault(RECORDINGS_DEFAULTS.storage),
       dir: z
         .string({ error: unlessMissing("expected a directory path") })
         .min(1, { error: "expected a directory path" })
@@ -79,6 +104,7 @@ export function recordingsSchema(baseDir: string) {
     .transform(
       (value): RecordingsConfig => ({
         enabled: value.enabled,
+        storage: value.storage,
         dir: resolve(baseDir, value.dir),
         maxBytesPerSession: value.max_bytes_per_session,
         maxRowsPerStatement: value.max_rows_per_statement,

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { formatDuration, parseDuration } from "../core/index.ts";
+import { approvalNotificationsSchema, type ParsedNotificationTarget } from "./approvals-schema.ts";
 import {
   type ParsedAuditConfig,
   type ParsedAuditSink,
@@ -18,7 +19,7 @@ import { recordingStorageProblem, recordingsSchema } from "./recordings-schema.t
 import { parseSecretRef, SECRET_REF_HINT, type SecretRef } from "./secret-ref.ts";
 import { formatSize, parseSize } from "./size.ts";
 import { parseStoreLocation } from "./store-location.ts";
-import type { LimitsConfig, SluiceConfig, TokensConfig } from "./types.ts";
+import type { ApprovalsConfig, LimitsConfig, SluiceConfig, TokensConfig } from "./types.ts";
 
 /** A connection as written in the file: the password is still a reference. */
 export interface ParsedConnection {
@@ -35,7 +36,14 @@ export interface ParsedConnection {
 }
 
 /** What the schema yields: the final configuration except for unresolved secrets. */
-export type ParsedConfig = Omit<SluiceConfig, "connections" | "identity" | "audit" | "masking"> & {
+export type ParsedConfig = Omit<
+  SluiceConfig,
+  "connections" | "identity" | "audit" | "masking" | "approvals"
+> & {
+  /** Notification targets with their secrets still references. */
+  readonly approvals: Omit<ApprovalsConfig, "notifications"> & {
+    readonly notifications: readonly ParsedNotificationTarget[];
+  };
   readonly connections: readonly ParsedConnection[];
   /** The hash key still a reference. */
   readonly masking: { readonly hashKey?: SecretRef };
@@ -403,6 +411,7 @@ export function createConfigSchema(baseDir: string) {
               request_ttl: duration(60, 7 * 86_400).prefault("1h"),
             })
             .prefault({}),
+          notifications: approvalNotificationsSchema.prefault([]),
         })
         .prefault({}),
       connections: connections.prefault([]),
@@ -440,6 +449,7 @@ export function createConfigSchema(baseDir: string) {
             maxSeconds: raw.approvals.grants.max_duration,
             requestTtlSeconds: raw.approvals.grants.request_ttl,
           },
+          notifications: raw.approvals.notifications,
         },
         connections: raw.connections,
       }),

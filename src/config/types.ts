@@ -1,4 +1,5 @@
 import type { Connection } from "../core/index.ts";
+import type { NotificationTargetConfig } from "./approvals-schema.ts";
 import type { IdentityConfig } from "./identity-types.ts";
 import type { RecordingsConfig } from "./recordings-schema.ts";
 
@@ -146,4 +147,6 @@ export interface ApprovalsConfig {
     readonly maxSeconds: number;
     readonly requestTtlSeconds: number;
   };
+  /** Where reviewers are told about requests (secrets resolved, hidden from JSON). */
+  readonly notifications: readonly NotificationTargetConfig[];
 }

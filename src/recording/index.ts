@@ -28,6 +28,11 @@ export {
 } from "./events.ts";
 export { FileRecordingStore, type FileRecordingStoreOptions } from "./file-store.ts";
 export {
+  PostgresRecordingStore,
+  type PostgresRecordingStoreOptions,
+  type RecordingPoolSource,
+} from "./postgres-recording-store.ts";
+export {
   chunksOf,
   type RecordingContents,
   type RecordingEntry,

@@ -1,7 +1,7 @@
 /**
  * Where recordings live. One recording per session, written by one gateway process: created
- * once, appended to in order, closed after its seal. `FileRecordingStore` is the default; a
- * PostgreSQL store can implement the same interface (one row per chunk, keyed by session and seq).
+ * once, appended to in order, closed after its seal. `FileRecordingStore` is the default;
+ * `PostgresRecordingStore` keeps them in the PostgreSQL store's database (one row per line).
  */
 export interface RecordingStore {
   /** A human description for messages (a directory, a URL without secrets). */
@@ -17,7 +17,10 @@ export interface RecordingStore {
   close(sessionId: string): Promise<void>;
   /** Ids of the stored recordings, in no particular order. */
   list(): Promise<string[]>;
-  /** The recording's bytes from `fromByte` on (empty when nothing new); rejects when there is no such recording. */
+  /**
+   * The recording's bytes from `fromByte` on (empty when nothing new); rejects when there is no
+   * such recording, with an error whose `code` is `ENOENT`.
+   */
   read(sessionId: string, fromByte?: number): Promise<Buffer>;
 }
 

@@ -7,6 +7,7 @@ import { importSigningKey, PublicKeySet, type SigningKey, verifyRecordingSeal } 
 import { resultEvent, statementEvent } from "./events.ts";
 import { FileRecordingStore } from "./file-store.ts";
 import { SessionRecorder } from "./session-recorder.ts";
+import type { RecordingStore } from "./store.ts";
 import type { SealSignatureCheck } from "./verify-recording.ts";
 
 export async function testKey(): Promise<SigningKey> {
@@ -53,18 +54,18 @@ export function testClock(start = Date.parse("2025-06-01T10:00:00.000Z")) {
 }
 
 /**
- * Records a small PostgreSQL session into `dir`: an allowed SELECT with two rows, a denied DROP,
- * and (unless `seal` is false) ends and seals it.
+ * Records a small PostgreSQL session into `dir` (or `store`): an allowed SELECT with two rows, a
+ * denied DROP, and (unless `seal` is false) ends and seals it.
  */
 export async function recordPostgresSession(
   dir: string,
   key: SigningKey,
   id: string,
-  options: { seal?: boolean; user?: string; maxRowsPerStatement?: number } = {},
+  options: { seal?: boolean; user?: string; maxRowsPerStatement?: number; store?: RecordingStore } = {},
 ): Promise<SessionRecorder> {
   const clock = testClock();
   const recorder = new SessionRecorder({
-    store: new FileRecordingStore({ dir, fsync: false }),
+    store: options.store ?? new FileRecordingStore({ dir, fsync: false }),
     signingKey: key,
     maxBytesPerSession: 1024 ** 2,
     maxRowsPerStatement: options.maxRowsPerStatement ?? 100,

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { verifyWebhook } from "../../src/audit/index.ts";
 import { type GatewayFixture, startGatewayFixture, TEST_POLICY } from "../harness/gateway-fixture.ts";
 import { psql } from "../harness/psql.ts";
 import { sluice } from "../harness/sluice-cli.ts";
@@ -13,6 +16,8 @@ const POLICY = `${TEST_POLICY}
     effect: approve
     approval: { reviewers: [dba], min_approvals: 1, ttl: 1h }
 `;
+
+const APPROVAL_HOOK_SECRET = "approval-hook-secret-for-tests";
 
 interface Shown {
   id: string;
@@ -28,6 +33,9 @@ describe("statements held for approval", () => {
   let erin: string;
   let dan: string;
   let alice: string;
+  /** What the reviewers' webhook received: event header, verified signature, body. */
+  const hooks: { event: string; verified: boolean; body: Record<string, unknown> }[] = [];
+  let receiver: Server;
 
   const api = async (
     token: string,
@@ -61,9 +69,37 @@ describe("statements held for approval", () => {
   };
 
   before(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        hooks.push({
+          event: String(req.headers["x-sluice-event"]),
+          verified: verifyWebhook({
+            secret: APPROVAL_HOOK_SECRET,
+            timestamp: req.headers["x-sluice-timestamp"] as string | undefined,
+            signature: req.headers["x-sluice-signature"] as string | undefined,
+            body,
+          }),
+          body: JSON.parse(body.toString("utf8")) as Record<string, unknown>,
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const hookPort = (receiver.address() as AddressInfo).port;
+    process.env.SLUICE_TEST_APPROVAL_HOOK_SECRET = APPROVAL_HOOK_SECRET;
     f = await startGatewayFixture({
       policy: POLICY,
-      extraConfig: "approvals:\n  hold: 4s\n  grants: { reviewers: [dba], max_duration: 1h }\n",
+      extraConfig: [
+        "approvals:",
+        "  hold: 4s",
+        "  grants: { reviewers: [dba], max_duration: 1h }",
+        "  notifications:",
+        `    - { type: webhook, url: "http://127.0.0.1:${hookPort}/approvals", secret: env:SLUICE_TEST_APPROVAL_HOOK_SECRET }`,
+        "",
+      ].join("\n"),
     });
     erin = await f.token("erin@corp.example", ["engineers"]);
     dan = await f.token("dan@corp.example", ["dba"]);
@@ -73,7 +109,10 @@ describe("statements held for approval", () => {
     await app.query("INSERT INTO items SELECT g, 'before' FROM generate_series(1, 5) g");
     await app.end();
   });
-  after(() => f.stop());
+  after(async () => {
+    await f.stop();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
 
   test("psql waits with a NOTICE naming the request; an approval lets the statement run", async () => {
     const sql = "UPDATE items SET note = 'approved' WHERE id = 1";
@@ -94,6 +133,21 @@ describe("statements held for approval", () => {
     assert.match(r.stderr, new RegExp(`NOTICE: {2}sluice: approval required \\(request ${request.id}\\)`));
     assert.match(r.stderr, /waiting up to .* from dba/);
     assert.equal(await note(1), "approved");
+    // Reviewers were told, with a signed webhook, when it was asked and when it was decided.
+    for (let i = 0; i < 50 && hooks.filter((h) => h.body.id === request.id).length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const told = hooks.filter((h) => h.body.id === request.id);
+    assert.deepEqual(
+      told.map((h) => h.event),
+      ["approval.requested", "approval.approved"],
+    );
+    assert.ok(told.every((h) => h.verified));
+    assert.equal(told[0]!.body.command, sql);
+    assert.match(
+      String(told[0]!.body.consoleUrl ?? told[0]!.body.console_url),
+      new RegExp(`/approvals/${request.id}`),
+    );
   });
 
   test("a denial ends the wait with a native error naming the reviewer and reason", async () => {
