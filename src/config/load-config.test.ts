@@ -123,6 +123,11 @@ describe("parseConfig: valid files", () => {
         revocationCheckIntervalSeconds: 30,
       },
       masking: {},
+      approvals: {
+        holdSeconds: 300,
+        grants: { reviewers: [], minApprovals: 1, maxSeconds: 28_800, requestTtlSeconds: 3600 },
+        notifications: [],
+      },
       connections: [],
     });
     assert.equal(config.tls, undefined);
