@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the integration tests run for real: a PostgreSQL server (initdb, postgres) and
-# the psql client, from Debian's packages when they are missing. Tests start their own servers
+# Installs what the integration tests run for real: a PostgreSQL server (initdb, postgres), the
+# psql client and chromium (the web console's browser tests drive it with playwright-core; no
+# browser is ever downloaded), from Debian's packages when they are missing. Tests start their own servers
 # on free loopback ports in temp dirs; nothing here starts a service.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ missing=()
 have_server || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

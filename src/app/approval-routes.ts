@@ -6,6 +6,13 @@ import { BodyError, bearerToken, jsonSender, readBody, type Send } from "./http-
 export interface ApprovalRoutesOptions {
   readonly service: ApprovalService;
   readonly authenticate: (token: string) => Promise<Principal>;
+  /**
+   * A request without a bearer token: the browser session (the web console's cookie check, CSRF
+   * included for votes and grants). Undefined when the request has no session either.
+   */
+  readonly authenticateRequest?: (
+    req: IncomingMessage,
+  ) => Promise<Principal | { status: number; error: string } | undefined>;
   readonly connections: ReadonlyMap<string, Connection>;
   readonly log: (message: string) => void;
 }
@@ -13,7 +20,7 @@ export interface ApprovalRoutesOptions {
 const ID = /^[0-9a-f-]{36}$/;
 
 /**
- * The approvals REST API (bearer token of the caller):
+ * The approvals REST API (bearer token of the caller, or the console's session cookie):
  * - `GET /api/approvals?view=review|mine|all&state=...`: requests to review (default), my own, or
  *   every one I may see;
  * - `GET /api/approvals/<id>`: one request (to its requester and its reviewers);
@@ -28,12 +35,18 @@ export function createApprovalRoutes(options: ApprovalRoutesOptions) {
 
   const route = async (req: IncomingMessage, url: URL, send: Send): Promise<void> => {
     const token = bearerToken(req);
-    if (token === undefined) return send(401, { error: "a bearer token is required" }, challenge());
     let principal: Principal;
-    try {
-      principal = await options.authenticate(token);
-    } catch {
-      return send(401, { error: "invalid or expired token" }, challenge());
+    if (token === undefined) {
+      const session = await options.authenticateRequest?.(req);
+      if (session === undefined) return send(401, { error: "a bearer token is required" }, challenge());
+      if ("status" in session) return send(session.status, { error: session.error });
+      principal = session;
+    } else {
+      try {
+        principal = await options.authenticate(token);
+      } catch {
+        return send(401, { error: "invalid or expired token" }, challenge());
+      }
     }
     const parts = url.pathname.split("/").filter((p) => p !== "");
     if (parts[1] === "grants" && parts.length === 2) {

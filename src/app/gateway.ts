@@ -4,8 +4,16 @@ import { dirname } from "node:path";
 import { ApprovalNotifier, ApprovalService, approvalNotice } from "../approvals/index.ts";
 import { AuditLog, RetentionJob, type RetentionSummary } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
+import { createConsole } from "../console/index.ts";
 import { ApprovalGate, Gate } from "../gate/index.ts";
-import { loadOrCreateSigningKey, PublicKeySet, TokenIssuer, TokenVerifier } from "../identity/index.ts";
+import {
+  loadOrCreateSigningKey,
+  PublicKeySet,
+  TokenIssuer,
+  TokenVerifier,
+  verifyAuditHead,
+  verifyRecordingSeal,
+} from "../identity/index.ts";
 import { McpEndpoint } from "../mcp/index.ts";
 import { loadPolicyBundle, PolicyEngine } from "../policy/index.ts";
 import { loadSqlParser, PostgresAdapter } from "../protocols/postgres/index.ts";
@@ -19,7 +27,7 @@ import { openStore, PostgresStore, type Store } from "../store/index.ts";
 import { createApprovalRoutes } from "./approval-routes.ts";
 import { AuditCheckpointer } from "./audit-checkpointer.ts";
 import { createAuditSink } from "./audit-sinks.ts";
-import { createHttpServer } from "./http-server.ts";
+import { ADMIN_GROUP, createHttpServer } from "./http-server.ts";
 import { createGatewayIdentity, type GatewayIdentity, originOf } from "./identity-wiring.ts";
 import { PolicyReloader, type PolicyReloadResult, type PolicyReloadTrigger } from "./policy-reloader.ts";
 import { SessionRevoker } from "./session-revoker.ts";
@@ -124,9 +132,10 @@ export async function startGateway(
   });
   const tls = await loadTlsMaterial(config.tls, dirname(config.signingKey.path));
   const recordings = config.recordings;
-  const recorder = recordings.enabled
+  const recordingStore = recordings.enabled ? recordingStoreOf(config, store) : undefined;
+  const recorder = recordingStore
     ? new SessionRecorder({
-        store: recordingStoreOf(config, store),
+        store: recordingStore,
         signingKey,
         maxBytesPerSession: recordings.maxBytesPerSession,
         maxRowsPerStatement: recordings.maxRowsPerStatement,
@@ -208,9 +217,39 @@ export async function startGateway(
     },
     log,
   });
+  // The web console (docs/console.md): pages, files, JSON APIs and approval events.
+  const webConsole = createConsole({
+    publicUrl: () => publicUrl,
+    listenerPorts: () => ({ postgres: pgAddress.port }),
+    providers: () => config.identity.providers.map((p) => p.name),
+    authenticateToken: (token) => identity.credentials.verify(token),
+    authenticateSession: async (cookie) => {
+      const info = await identity.logins.describe(cookie);
+      return { user: info.user, groups: info.groups, kind: info.kind, loginSessionId: info.sessionId };
+    },
+    privilegedGroups: [ADMIN_GROUP, "auditors"],
+    connections: config.connections,
+    policy,
+    policyDir: config.policies,
+    analysers: [postgres.analyser],
+    store,
+    getApproval: (id) => approvals.get(id),
+    ...(recordingStore === undefined ? {} : { recordings: recordingStore }),
+    verifySeal: async (jws) => {
+      const result = await verifyRecordingSeal(jws, keys);
+      return result.ok ? { ok: true, seal: result.seal } : result;
+    },
+    verifySignedHead: async (jws) => {
+      const result = await verifyAuditHead(jws, keys);
+      return result.ok ? { ok: true, head: result.head } : result;
+    },
+    log,
+  });
+  await webConsole.start();
   const approvalRoutes = createApprovalRoutes({
     service: approvals,
     authenticate: (token) => identity.credentials.verify(token),
+    authenticateRequest: (req) => webConsole.authenticateRequest(req),
     connections: new Map(config.connections.map((c) => [c.name, c])),
     log,
   });
@@ -224,6 +263,7 @@ export async function startGateway(
     routes: (req, res, url) =>
       mcp.handle(req, res, url) ||
       approvalRoutes.handle(req, res, url) ||
+      webConsole.handle(req, res, url) ||
       identity.routes.handle(req, res, url),
   });
   await new Promise<void>((resolve, reject) => {
@@ -239,6 +279,7 @@ export async function startGateway(
     await postgres.close();
     await recorder?.close();
     await approvals.close();
+    await webConsole.close();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await identity.close();
     await store.close();
@@ -273,6 +314,8 @@ export async function startGateway(
       await recorder?.close();
       await approvals.close();
       await notifier?.close();
+      // Open event streams end first, or the listener would wait for them.
+      await webConsole.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       // Sessions record their end as they close: write those, then export everything.

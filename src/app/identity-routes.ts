@@ -2,26 +2,42 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Principal, SluiceError } from "../core/index.ts";
 import {
+  AgentTokenError,
+  type AgentTokens,
   type BrowserLoginChecks,
   type CredentialVerifier,
   type IdpIdentity,
   type LoginService,
   type OidcProviderLogin,
   PendingLogins,
+  type SamlProviderLogin,
   type ServiceAccounts,
   type SessionTokens,
 } from "../identity/index.ts";
 import { ADMIN_GROUP } from "./http-server.ts";
 
 const LOGIN_COOKIE = "sluice_login";
+/** Ties a SAML login's completion to the browser that started it (path /saml). */
+const SAML_COOKIE = "sluice_saml";
+/** Between the IdP's POST to /saml/acs and the browser's GET of /saml/complete. */
+const SAML_HANDOFF_TTL_MS = 60_000;
 const SESSION_COOKIE = "sluice_session";
 const BROWSER_LOGIN_TTL_MS = 10 * 60_000;
 const MAX_BODY_BYTES = 16 * 1024;
+const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+const SUBJECT_TOKEN_TYPES: ReadonlySet<string> = new Set([
+  ACCESS_TOKEN_TYPE,
+  "urn:ietf:params:oauth:token-type:jwt",
+]);
 
 export interface IdentityRoutesOptions {
   readonly providers: ReadonlyMap<string, OidcProviderLogin>;
+  /** SAML 2.0 IdPs (browser login only). */
+  readonly samlProviders?: ReadonlyMap<string, SamlProviderLogin>;
   readonly logins: LoginService;
   readonly serviceAccounts: ServiceAccounts;
+  readonly agentTokens: AgentTokens;
   readonly credentials: CredentialVerifier;
   /** The gateway's origin as browsers reach it (e.g. `https://sluice.example.com`). */
   readonly publicUrl: () => string;
@@ -35,6 +51,17 @@ interface PendingBrowser {
   /** Ties the callback to the browser that started the login (login CSRF). */
   readonly binding: string;
   readonly redirect: string;
+}
+
+interface PendingSaml {
+  readonly provider: string;
+  readonly binding: string;
+  readonly redirect: string;
+}
+
+interface SamlHandoff {
+  readonly pending: PendingSaml;
+  readonly identity: IdpIdentity;
 }
 
 interface PendingDevice {
@@ -59,14 +86,24 @@ type Send = (status: number, body: unknown, headers?: Record<string, string | st
  * - `GET /login` lists providers; `GET /login/<provider>?redirect=/path` starts a browser login
  *   (authorization code + PKCE, state and nonce; the redirect target must be a same-origin path);
  *   `GET /callback` completes it and sets the `sluice_session` cookie.
+ * - For a SAML provider, `GET /login/<provider>` redirects with an AuthnRequest; the IdP POSTs
+ *   its response to `POST /saml/acs`, which checks it and hands over (303, a one-time code) to
+ *   `GET /saml/complete`, where the `sluice_saml` cookie (sent on that same-site navigation, not
+ *   on the IdP's cross-site POST) ties it to the browser that started; `GET /saml/<provider>/metadata`
+ *   is the gateway's SP metadata.
  * - `POST /login/device` starts a device login for the CLI; `POST /login/device/token` polls it.
  * - `POST /token/refresh` rotates a refresh token (body or cookie); `POST /logout` ends the session.
  * - `POST /token/api-key` exchanges a service account's API key (bearer) for a short-lived token.
+ * - `POST /token/exchange` (RFC 8693 style) mints a token for an agent acting for the logged-in
+ *   person whose access token is the `subject_token`.
  * - `GET /whoami` describes the bearer token's principal, or the browser session's.
  * - `POST /admin/sessions/revoke` (`sluice-admins`) ends any session by id.
  */
 export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRoutes {
   const browser = new PendingLogins<PendingBrowser>();
+  const samlPending = new PendingLogins<PendingSaml>();
+  const samlHandoffs = new PendingLogins<SamlHandoff>();
+  const saml = options.samlProviders ?? new Map<string, SamlProviderLogin>();
   const devices = new PendingLogins<PendingDevice>({ onDrop: (device) => device.abort.abort() });
   const secure = () => options.publicUrl().startsWith("https:");
 
@@ -83,10 +120,15 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
     groups: tokens.principal.groups,
   });
 
-  async function route(req: IncomingMessage, url: URL, send: Send): Promise<void> {
+  async function route(
+    req: IncomingMessage,
+    url: URL,
+    send: Send,
+    sendXml: (xml: string) => void,
+  ): Promise<void> {
     const path = url.pathname;
     if (path === "/login" && req.method === "GET") {
-      return send(200, { providers: [...options.providers.keys()] });
+      return send(200, { providers: [...options.providers.keys(), ...saml.keys()] });
     }
     if (path === "/login/device" && req.method === "POST") {
       const body = await readBody(req);
@@ -97,7 +139,19 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       return pollDevice(body, send);
     }
     if (path.startsWith("/login/") && req.method === "GET") {
-      return startBrowser(decodeURIComponent(path.slice("/login/".length)), url, send);
+      const name = decodeURIComponent(path.slice("/login/".length));
+      if (saml.has(name)) return startSaml(name, url, send);
+      return startBrowser(name, url, send);
+    }
+    if (path === "/saml/acs" && req.method === "POST") {
+      const body = await readBody(req);
+      return samlAcs(body, send);
+    }
+    if (path === "/saml/complete" && req.method === "GET") return samlComplete(req, url, send);
+    if (path.startsWith("/saml/") && path.endsWith("/metadata") && req.method === "GET") {
+      const provider = saml.get(decodeURIComponent(path.slice("/saml/".length, -"/metadata".length)));
+      if (provider === undefined) return send(404, { error: "unknown identity provider" });
+      return sendXml(provider.serviceProviderMetadata(options.publicUrl()));
     }
     if (path === "/callback" && req.method === "GET") return callback(req, url, send);
     if (path === "/token/refresh" && req.method === "POST") {
@@ -132,6 +186,10 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       } catch (error) {
         return send(401, { error: exposed(error, "invalid API key") }, challenge());
       }
+    }
+    if (path === "/token/exchange" && req.method === "POST") {
+      const body = await readBody(req);
+      return exchangeForAgent(req, body, send);
     }
     if (path === "/logout" && req.method === "POST") {
       const body = await readBody(req);
@@ -205,6 +263,74 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       { user: tokens.principal.user },
       {
         location: pending.redirect,
+        "set-cookie": [clear, cookie(SESSION_COOKIE, tokens.refreshToken, options.sessionTtlSeconds, "/")],
+      },
+    );
+  }
+
+  async function startSaml(name: string, url: URL, send: Send): Promise<void> {
+    const provider = saml.get(name)!;
+    const redirect = safeRedirect(url.searchParams.get("redirect"), options.publicUrl());
+    if (redirect === undefined) return send(400, { error: "redirect must be a path on this gateway" });
+    const binding = randomToken();
+    const relayState = samlPending.put({ provider: name, binding, redirect }, BROWSER_LOGIN_TTL_MS);
+    let location: string;
+    try {
+      location = await provider.beginBrowser(options.publicUrl(), relayState);
+    } catch (error) {
+      samlPending.delete(relayState);
+      options.log(`login: SAML provider ${name}: ${describe(error)}`);
+      return send(503, { error: "the identity provider is unavailable" });
+    }
+    send(
+      302,
+      { redirect: location },
+      { location, "set-cookie": cookie(SAML_COOKIE, binding, BROWSER_LOGIN_TTL_MS / 1000, "/saml") },
+    );
+  }
+
+  /** The IdP's POST: the response is checked here; the browser binding at /saml/complete. */
+  async function samlAcs(body: Record<string, unknown>, send: Send): Promise<void> {
+    const relayState = stringField(body, "RelayState");
+    const samlResponse = stringField(body, "SAMLResponse");
+    const pending = relayState === undefined ? undefined : samlPending.take(relayState);
+    if (pending === undefined || samlResponse === undefined) {
+      return send(400, { error: "unknown or expired login" });
+    }
+    const provider = saml.get(pending.provider);
+    if (provider === undefined) return send(400, { error: "unknown identity provider" });
+    let identity: IdpIdentity;
+    try {
+      identity = await provider.completeBrowser(options.publicUrl(), samlResponse);
+    } catch (error) {
+      options.log(`login: SAML login at ${pending.provider} failed: ${describe(error)}`);
+      return send(401, { error: "login failed" });
+    }
+    const code = samlHandoffs.put({ pending, identity }, SAML_HANDOFF_TTL_MS);
+    send(303, {}, { location: `/saml/complete?code=${encodeURIComponent(code)}` });
+  }
+
+  async function samlComplete(req: IncomingMessage, url: URL, send: Send): Promise<void> {
+    const code = url.searchParams.get("code") ?? "";
+    const handoff = code === "" ? undefined : samlHandoffs.take(code);
+    const clear = cookie(SAML_COOKIE, "", 0, "/saml");
+    if (handoff === undefined)
+      return send(400, { error: "unknown or expired login" }, { "set-cookie": clear });
+    if (!sameText(cookies(req)[SAML_COOKIE] ?? "", handoff.pending.binding)) {
+      return send(400, { error: "this login was started in another browser" }, { "set-cookie": clear });
+    }
+    let tokens: SessionTokens;
+    try {
+      tokens = await options.logins.start(handoff.pending.provider, handoff.identity);
+    } catch (error) {
+      options.log(`login: could not start a session: ${describe(error)}`);
+      return send(500, { error: "server_error" }, { "set-cookie": clear });
+    }
+    send(
+      303,
+      { user: tokens.principal.user },
+      {
+        location: handoff.pending.redirect,
         "set-cookie": [clear, cookie(SESSION_COOKIE, tokens.refreshToken, options.sessionTtlSeconds, "/")],
       },
     );
@@ -298,6 +424,63 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
     }
   }
 
+  async function exchangeForAgent(
+    req: IncomingMessage,
+    body: Record<string, unknown>,
+    send: Send,
+  ): Promise<void> {
+    const grantType = stringField(body, "grant_type");
+    if (grantType !== undefined && grantType !== TOKEN_EXCHANGE_GRANT) {
+      return send(400, { error: "unsupported_grant_type" });
+    }
+    const subjectType = stringField(body, "subject_token_type");
+    if (subjectType !== undefined && !SUBJECT_TOKEN_TYPES.has(subjectType)) {
+      return send(400, { error: "invalid_request", error_description: "unsupported subject_token_type" });
+    }
+    const subjectToken = stringField(body, "subject_token") ?? bearerToken(req);
+    if (subjectToken === undefined) {
+      return send(400, { error: "invalid_request", error_description: "subject_token is required" });
+    }
+    const actor = stringField(body, "actor");
+    if (actor === undefined) {
+      return send(400, { error: "invalid_request", error_description: "actor is required" });
+    }
+    const groups = groupList(body.groups ?? body.scope);
+    if (groups === null) {
+      return send(400, { error: "invalid_request", error_description: "groups: a list of group names" });
+    }
+    const ttl = body.expires_in === undefined ? undefined : Number(body.expires_in);
+    let subject: Principal;
+    try {
+      subject = await options.credentials.verify(subjectToken);
+    } catch (error) {
+      return send(401, {
+        error: "invalid_grant",
+        error_description: exposed(error, "invalid subject token"),
+      });
+    }
+    try {
+      const minted = await options.agentTokens.exchange({
+        subject,
+        actor,
+        ...(groups === undefined ? {} : { groups }),
+        ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
+      });
+      return send(200, {
+        access_token: minted.accessToken,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: "Bearer",
+        expires_in: minted.expiresIn,
+        ...describePrincipal(minted.principal),
+      });
+    } catch (error) {
+      if (error instanceof AgentTokenError) {
+        return send(400, { error: error.oauthError, error_description: error.message });
+      }
+      throw error;
+    }
+  }
+
   async function adminRevoke(req: IncomingMessage, body: Record<string, unknown>, send: Send): Promise<void> {
     const bearer = bearerToken(req);
     if (bearer === undefined) return send(401, { error: "a gateway token is required" }, challenge());
@@ -327,12 +510,19 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
         path === "/login" ||
         path.startsWith("/login/") ||
         path === "/callback" ||
+        (path.startsWith("/saml/") && saml.size > 0) ||
         path === "/token/refresh" ||
         path === "/token/api-key" ||
+        path === "/token/exchange" ||
         path === "/logout" ||
         path === "/whoami" ||
         path === "/admin/sessions/revoke";
       if (!ours) return false;
+      const sendXml = (xml: string) => {
+        if (res.headersSent) return;
+        res.writeHead(200, { "content-type": "application/samlmetadata+xml", "cache-control": "no-store" });
+        res.end(xml);
+      };
       const send: Send = (status, body, headers = {}) => {
         if (res.headersSent) return;
         res.writeHead(status, {
@@ -343,7 +533,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
         });
         res.end(JSON.stringify(body));
       };
-      route(req, url, send).catch((error: unknown) => {
+      route(req, url, send, sendXml).catch((error: unknown) => {
         if (error instanceof BodyError) return send(error.status, { error: error.message });
         options.log(`http: ${path}: ${describe(error)}`);
         send(500, { error: "internal error" });
@@ -352,6 +542,8 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
     },
     close() {
       browser.clear();
+      samlPending.clear();
+      samlHandoffs.clear();
       devices.clear();
     },
   };
@@ -408,6 +600,16 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
     // reported below
   }
   throw new BodyError(400, "expected a JSON object");
+}
+
+/** Groups as a JSON list, or one string separated by spaces or commas; null when malformed. */
+function groupList(value: unknown): string[] | undefined | null {
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return value.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(value) && value.length <= 256 && value.every((item) => typeof item === "string")) {
+    return value.filter(Boolean);
+  }
+  return null;
 }
 
 function stringField(body: Record<string, unknown>, name: string): string | undefined {

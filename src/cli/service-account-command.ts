@@ -1,8 +1,12 @@
 import type { Command } from "commander";
+import { serviceAccountAuditEvent } from "../app/index.ts";
+import { AuditLog } from "../audit/index.ts";
 import { loadConfig, parseDuration } from "../config/index.ts";
 import { SluiceError } from "../core/index.ts";
-import { isLoopbackHost, ServiceAccounts } from "../identity/index.ts";
-import { SqliteServiceAccountStore } from "../store/index.ts";
+import { type ApiKeyStore, isLoopbackHost, ServiceAccounts } from "../identity/index.ts";
+import { openStore, PostgresIdentityStores, SqliteServiceAccountStore } from "../store/index.ts";
+import { CredentialCache } from "./credential-cache.ts";
+import { currentLogin } from "./login-command.ts";
 
 const list = (value: string | undefined): string[] =>
   (value ?? "")
@@ -10,18 +14,34 @@ const list = (value: string | undefined): string[] =>
     .map((g) => g.trim())
     .filter(Boolean);
 
+/**
+ * Runs `run` with the service accounts of the configured store (SQLite file or shared
+ * PostgreSQL); creations and revocations are recorded in its audit trail.
+ */
 async function withAccounts<T>(
   configPath: string,
   run: (accounts: ServiceAccounts) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfig(configPath, { skipSecrets: true });
-  if (config.store.kind !== "sqlite") {
-    throw new SluiceError("SLUICE_STORE_UNSUPPORTED", "service accounts need the sqlite store");
-  }
-  const store = new SqliteServiceAccountStore(config.store.path);
+  const store = openStore(config.store);
+  let keys: (ApiKeyStore & { close(): Promise<void> }) | undefined;
   try {
-    return await run(new ServiceAccounts(store));
+    await store.ready();
+    keys =
+      config.store.kind === "sqlite"
+        ? new SqliteServiceAccountStore(config.store.path)
+        : new PostgresIdentityStores({ store, url: config.store.url });
+    const audit = new AuditLog(store);
+    const by = process.env.USER ?? "cli";
+    const accounts = new ServiceAccounts(keys, {
+      onEvent: (event) =>
+        audit.record(serviceAccountAuditEvent(event.type === "revoked" ? { ...event, by } : event)),
+    });
+    const result = await run(accounts);
+    await audit.settle();
+    return result;
   } finally {
+    await keys?.close();
     await store.close();
   }
 }
@@ -106,19 +126,41 @@ export function registerServiceAccountCommands(program: Command): void {
     .argument("<key-id>", "the key's id (from list)")
     .requiredOption("-c, --config <file>", "configuration file", "sluice.yaml")
     .action(async (keyId: string, options: { config: string }) => {
-      const revoked = await withAccounts(options.config, (service) => service.revoke(keyId));
+      const revoked = await withAccounts(options.config, (service) =>
+        service.revoke(keyId, process.env.USER ?? "cli"),
+      );
       if (!revoked) throw new SluiceError("SLUICE_CLI_USAGE", `no active key ${keyId}`);
       process.stderr.write(`Revoked key ${keyId}\n`);
     });
 }
 
-/** `sluice token exchange`: the API key in $SLUICE_API_KEY for a short-lived token on stdout. */
+interface ExchangeOptions {
+  gateway?: string;
+  actor?: string;
+  groups?: string;
+  ttl?: string;
+}
+
+/**
+ * `sluice token exchange`: the API key in $SLUICE_API_KEY for a short-lived token on stdout, or,
+ * with `--actor`, a token for an agent acting for the person logged in with `sluice login`.
+ */
 export function registerTokenExchange(token: Command): void {
   token
     .command("exchange")
-    .description("exchange the API key in $SLUICE_API_KEY for a short-lived gateway token (stdout)")
-    .requiredOption("--gateway <url>", "the gateway's HTTP address")
-    .action(async (options: { gateway: string }) => {
+    .description(
+      "exchange the API key in $SLUICE_API_KEY, or with --actor your login, for a short-lived gateway token (stdout)",
+    )
+    .option("--gateway <url>", "the gateway's HTTP address (with --actor: default, the one you logged in to)")
+    .option("--actor <name>", "mint a token for this agent acting for you (from your sluice login)")
+    .option("--groups <groups>", "with --actor: only these of your groups, comma-separated")
+    .option("--ttl <duration>", "with --actor: lifetime such as 30m (capped by tokens.max_ttl)")
+    .action(async (options: ExchangeOptions) => {
+      if (options.actor !== undefined) return exchangeForAgent(options);
+      if (options.groups !== undefined || options.ttl !== undefined) {
+        throw new SluiceError("SLUICE_CLI_USAGE", "--groups and --ttl go with --actor");
+      }
+      if (options.gateway === undefined) throw new SluiceError("SLUICE_CLI_USAGE", "--gateway is required");
       const apiKey = process.env.SLUICE_API_KEY;
       if (apiKey === undefined || apiKey === "") {
         throw new SluiceError("SLUICE_CLI_USAGE", "set SLUICE_API_KEY (never pass keys as arguments)");
@@ -147,4 +189,49 @@ export function registerTokenExchange(token: Command): void {
       }
       process.stdout.write(`${body.access_token}\n`);
     });
+}
+
+async function exchangeForAgent(options: ExchangeOptions): Promise<void> {
+  const ttlSeconds = options.ttl === undefined ? undefined : parseDuration(options.ttl);
+  if (options.ttl !== undefined && (ttlSeconds === undefined || ttlSeconds <= 0)) {
+    throw new SluiceError("SLUICE_CLI_USAGE", `--ttl: "${options.ttl}" is not a duration like 30m`);
+  }
+  const { gateway, login } = await currentLogin(new CredentialCache(), options.gateway);
+  let response: Response;
+  try {
+    response = await fetch(`${gateway}/token/exchange`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({
+        grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token: login.accessToken,
+        subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+        actor: options.actor,
+        ...(options.groups === undefined ? {} : { groups: list(options.groups) }),
+        ...(ttlSeconds === undefined ? {} : { expires_in: ttlSeconds }),
+      }),
+      redirect: "error",
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch {
+    throw new SluiceError("SLUICE_CLI_LOGIN", `cannot reach the gateway at ${gateway}`);
+  }
+  const body = (await response.json().catch(() => ({}))) as {
+    access_token?: string;
+    error?: string;
+    error_description?: string;
+    user?: string;
+    groups?: string[];
+    expires_in?: number;
+  };
+  if (!response.ok || body.access_token === undefined) {
+    throw new SluiceError(
+      "SLUICE_CLI_LOGIN",
+      `the gateway refused the exchange: ${body.error_description ?? body.error ?? response.status}`,
+    );
+  }
+  process.stderr.write(
+    `Token for ${body.user} acting for ${login.user} (groups: ${(body.groups ?? []).join(", ") || "none"}; expires in ${body.expires_in}s).\n`,
+  );
+  process.stdout.write(`${body.access_token}\n`);
 }

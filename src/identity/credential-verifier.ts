@@ -13,8 +13,9 @@ export interface RevocationCheck {
 /**
  * Every credential a client may present as its password or bearer token: a gateway token, or a
  * JWT of a trusted external issuer. The unverified `iss` only picks the verifier; that verifier
- * then checks the issuer, audience, signature and lifetime. Gateway tokens issued from a login
- * session are refused once the session is revoked or over.
+ * then checks the issuer, audience, signature and lifetime. Tokens bound to a login session
+ * (gateway tokens issued from one, agents acting for a logged-in user) are refused once the
+ * session is revoked or over.
  */
 export class CredentialVerifier {
   readonly #gateway: TokenVerifier;
@@ -36,10 +37,10 @@ export class CredentialVerifier {
 
   async verify(credential: string): Promise<Principal> {
     const iss = unverifiedIssuer(credential);
-    if (iss !== undefined && iss !== this.#gatewayIssuer && this.#trusted?.has(iss)) {
-      return this.#trusted.verify(credential, iss);
-    }
-    const principal = await this.#gateway.verify(credential);
+    const principal =
+      iss !== undefined && iss !== this.#gatewayIssuer && this.#trusted?.has(iss)
+        ? await this.#trusted.verify(credential, iss)
+        : await this.#gateway.verify(credential);
     await this.assertCurrent(principal);
     return principal;
   }

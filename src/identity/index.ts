@@ -1,4 +1,12 @@
 export {
+  AGENT_USER_PREFIX,
+  type AgentToken,
+  AgentTokenError,
+  type AgentTokenEvent,
+  type AgentTokenRequest,
+  AgentTokens,
+} from "./agent-tokens.ts";
+export {
   AUDIT_HEAD_TYPE,
   type HeadVerification,
   type SignedHead,
@@ -45,10 +53,18 @@ export {
   verifyRecordingSeal,
 } from "./recording-seal-signature.ts";
 export {
+  SamlLoginError,
+  type SamlLoginOptions,
+  SamlProviderLogin,
+  type SamlProviderSettings,
+} from "./saml-login.ts";
+export { parseSamlIdpMetadata, type SamlIdpMetadata, SamlMetadataError } from "./saml-metadata.ts";
+export {
   API_KEY_SESSION_PREFIX,
   type ApiKeyRecord,
   type ApiKeyStore,
   type CreatedApiKey,
+  type ServiceAccountEvent,
   ServiceAccounts,
 } from "./service-accounts.ts";
 export { type StatementVerification, signStatement, verifyStatement } from "./signed-statement.ts";
@@ -62,4 +78,9 @@ export {
 export { type GatewayClaims, type IssueRequest, TokenIssuer } from "./token-issuer.ts";
 export { type Clock, systemClock, type TokenSettings } from "./token-settings.ts";
 export { TokenVerifier, type VerifierSettings } from "./token-verifier.ts";
-export { type TrustedIssuer, type TrustedIssuerOptions, TrustedIssuerVerifier } from "./trusted-issuers.ts";
+export {
+  type HumanSession,
+  type TrustedIssuer,
+  type TrustedIssuerOptions,
+  TrustedIssuerVerifier,
+} from "./trusted-issuers.ts";

@@ -36,6 +36,11 @@ class MemoryStore implements LoginSessionStore {
     this.rows.set(id, { ...row, revokedAt: at, revokedReason: reason, idpRefreshToken: undefined });
     return true;
   }
+  async listLoginSessions(query: { readonly user?: string } = {}) {
+    return [...this.rows.values()]
+      .filter((row) => query.user === undefined || row.user === query.user)
+      .sort((a, b) => b.createdAt - a.createdAt);
+  }
   isRevokedSync(id: string, now: number) {
     const row = this.rows.get(id);
     return row === undefined || row.revokedAt !== undefined || row.expiresAt <= now;
@@ -139,5 +144,52 @@ describe("LoginService", () => {
     assert.equal(await service.logout(tokens.refreshToken), true);
     assert.equal(await service.logout(tokens.refreshToken), false);
     await assert.rejects(service.describe(tokens.refreshToken), refusedWith(/session revoked/));
+  });
+
+  it("finds a user's newest live session and its groups now (agents acting for them)", async () => {
+    const { service, advance } = await setup();
+    assert.equal(await service.currentSession("alice"), undefined);
+    const older = await service.start("corp", { user: "alice", idpGroups: ["eng-a"] });
+    advance(10);
+    const newer = await service.start("corp", { user: "alice", idpGroups: ["eng-b"] });
+    await service.start("corp", { user: "bob", idpGroups: ["eng-c"] });
+    assert.deepEqual(await service.currentSession("alice"), {
+      sessionId: newer.principal.loginSessionId,
+      groups: ["x-eng-b"],
+    });
+    await service.revoke(newer.principal.loginSessionId!, "logout");
+    assert.equal((await service.currentSession("alice"))?.sessionId, older.principal.loginSessionId);
+    advance(3600);
+    assert.equal(await service.currentSession("alice"), undefined);
+  });
+
+  it("hands out no tokens when the login or refresh cannot be recorded; ends are only reported", async () => {
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const key = await importSigningKey(await exportPKCS8(privateKey));
+    const issuer = new TokenIssuer(key, {
+      issuer: "sluice",
+      audience: "sluice",
+      defaultTtlSeconds: 900,
+      maxTtlSeconds: 3600,
+      leewaySeconds: 0,
+    });
+    let failing = false;
+    const seen: string[] = [];
+    const service = new LoginService({
+      store: new MemoryStore(),
+      issuer,
+      sessionTtlSeconds: 3600,
+      providers: new Map([["corp", { name: "corp", mapGroups: (groups: readonly string[]) => [...groups] }]]),
+      onEvent: async (event) => {
+        seen.push(`${event.type}:${(event.groups ?? []).join(",")}`);
+        if (failing) throw new Error("audit down");
+      },
+    });
+    const tokens = await service.start("corp", { user: "alice", idpGroups: ["g"] });
+    failing = true;
+    await assert.rejects(service.refresh(tokens.refreshToken), /audit down/);
+    await assert.rejects(service.start("corp", { user: "bob", idpGroups: [] }), /audit down/);
+    assert.equal(await service.revoke(tokens.principal.loginSessionId!, "logout"), true);
+    assert.deepEqual(seen, ["login:g", "refresh:g", "login:", "logout:"]);
   });
 });

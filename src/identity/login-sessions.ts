@@ -36,7 +36,18 @@ export interface LoginSessionStore {
     },
   ): Promise<boolean>;
   revokeLoginSession(id: string, at: number, reason: string): Promise<boolean>;
+  /** Sessions of a user (all users when absent), newest first. */
+  listLoginSessions(query?: {
+    readonly user?: string;
+    readonly limit?: number;
+  }): Promise<LoginSessionRecord[]>;
+  /** From memory or a local file: the check made for live protocol sessions. */
   isRevokedSync(id: string, now: number): boolean;
+  /**
+   * The same answer, asking the shared store when memory does not know the session yet (a
+   * session started at another gateway a moment ago). Absent: `isRevokedSync` is the truth.
+   */
+  isRevokedAsync?(id: string, now: number): Promise<boolean>;
 }
 
 /** Who the IdP says logged in, as the IdP spells it. */
@@ -88,8 +99,12 @@ export interface LoginServiceOptions {
   readonly providers: ReadonlyMap<string, SessionProvider>;
   readonly sessionTtlSeconds: number;
   readonly now?: Clock;
-  /** Told about session starts, refreshes and ends (never with a token). */
-  readonly onEvent?: (event: LoginEvent) => void;
+  /**
+   * Told about session starts, refreshes and ends (never with a token). For logins and refreshes
+   * the tokens are handed out only once the returned promise resolves (the audit trail records
+   * them first); a rejection fails the login or refresh. For ends it is only reported.
+   */
+  readonly onEvent?: (event: LoginEvent) => void | Promise<void>;
 }
 
 export interface LoginEvent {
@@ -98,6 +113,10 @@ export interface LoginEvent {
   readonly user: string;
   readonly provider: string;
   readonly reason?: string;
+  /** Logins and refreshes: the Sluice groups the new access token carries. */
+  readonly groups?: readonly string[];
+  /** Logins and refreshes: when the session ends (seconds since epoch). */
+  readonly sessionExpiresAt?: number;
 }
 
 const REFRESH_FORMAT = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
@@ -140,8 +159,16 @@ export class LoginService {
       revokedReason: undefined,
     };
     await this.#options.store.insertLoginSession(record);
-    this.#event({ type: "login", sessionId: id, user: record.user, provider: record.provider });
-    return this.#tokens(record, provider.mapGroups(record.idpGroups), `${id}.${secret}`);
+    const groups = provider.mapGroups(record.idpGroups);
+    await this.#options.onEvent?.({
+      type: "login",
+      sessionId: id,
+      user: record.user,
+      provider: record.provider,
+      groups,
+      sessionExpiresAt: record.expiresAt,
+    });
+    return this.#tokens(record, groups, `${id}.${secret}`);
   }
 
   /** A new access token and refresh token for a refresh token, with groups evaluated again. */
@@ -203,8 +230,16 @@ export class LoginService {
       refreshedAt: now,
     });
     if (!updated) throw sessionError("session revoked");
-    this.#event({ type: "refresh", sessionId: id, user: record.user, provider: record.provider });
-    return this.#tokens({ ...record, idpGroups }, provider.mapGroups(idpGroups), `${id}.${nextSecret}`);
+    const groups = provider.mapGroups(idpGroups);
+    await this.#options.onEvent?.({
+      type: "refresh",
+      sessionId: id,
+      user: record.user,
+      provider: record.provider,
+      groups,
+      sessionExpiresAt: record.expiresAt,
+    });
+    return this.#tokens({ ...record, idpGroups }, groups, `${id}.${nextSecret}`);
   }
 
   /** Ends a session (logout or an administrator). False when it was already over or unknown. */
@@ -251,9 +286,32 @@ export class LoginService {
     return this.revoke(id, "logout");
   }
 
-  /** True when the session is unknown, revoked or over. */
+  /** True when the session is unknown, revoked or over (from memory: live protocol sessions). */
   isRevoked(sessionId: string): boolean {
     return this.#options.store.isRevokedSync(sessionId, this.#seconds());
+  }
+
+  /** The same, asking the shared store about sessions memory does not know yet (credential checks). */
+  checkRevoked(sessionId: string): Promise<boolean> | boolean {
+    const store = this.#options.store;
+    return store.isRevokedAsync === undefined
+      ? store.isRevokedSync(sessionId, this.#seconds())
+      : store.isRevokedAsync(sessionId, this.#seconds());
+  }
+
+  /**
+   * The newest live session of `user` and the groups its provider maps for it now (agents acting
+   * for that user). Undefined when the user has no session that stands.
+   */
+  async currentSession(user: string): Promise<{ sessionId: string; groups: string[] } | undefined> {
+    const now = this.#seconds();
+    for (const record of await this.#options.store.listLoginSessions({ user, limit: 20 })) {
+      if (record.user !== user || record.revokedAt !== undefined || record.expiresAt <= now) continue;
+      const provider = this.#options.providers.get(record.provider);
+      if (provider === undefined) continue;
+      return { sessionId: record.id, groups: provider.mapGroups(record.idpGroups) };
+    }
+    return undefined;
   }
 
   async #tokens(record: LoginSessionRecord, groups: string[], refreshToken: string): Promise<SessionTokens> {
@@ -295,8 +353,13 @@ export class LoginService {
     return Math.floor(this.#now().getTime() / 1000);
   }
 
+  /** Reports a session's end; a failure to record it is not the caller's (the end stands). */
   #event(event: LoginEvent): void {
-    this.#options.onEvent?.(event);
+    try {
+      void Promise.resolve(this.#options.onEvent?.(event)).catch(() => {});
+    } catch {
+      // reported by the listener
+    }
   }
 }
 

@@ -24,7 +24,19 @@ export interface ApiKeyStore {
   touchApiKey(id: string, at: number): Promise<void>;
   revokeApiKey(id: string, at: number): Promise<boolean>;
   isApiKeyRevokedSync(id: string, now: number): boolean;
+  /** Asks the shared store when memory does not know the key yet; absent: the sync answer stands. */
+  isApiKeyRevokedAsync?(id: string, now: number): Promise<boolean>;
 }
+
+/** What happened to a key (never with the key or its hash). */
+export type ServiceAccountEvent =
+  | { readonly type: "created" | "revoked"; readonly record: ApiKeyRecord; readonly by?: string }
+  | {
+      readonly type: "exchanged";
+      readonly record: ApiKeyRecord;
+      readonly tokenId: string;
+      readonly expiresAt: number;
+    };
 
 /** Tokens issued for an API key carry `sid` = this prefix + the key id. */
 export const API_KEY_SESSION_PREFIX = "key:";
@@ -52,11 +64,24 @@ export class ServiceAccounts {
   readonly #store: ApiKeyStore;
   readonly #issuer: TokenIssuer | undefined;
   readonly #now: Clock;
+  readonly #onEvent: ((event: ServiceAccountEvent) => void | Promise<void>) | undefined;
 
-  constructor(store: ApiKeyStore, options: { readonly issuer?: TokenIssuer; readonly now?: Clock } = {}) {
+  /**
+   * `onEvent` is awaited after a key is created, revoked or exchanged: a rejection fails the call
+   * (the key or token is not handed out unrecorded; a revocation stands regardless).
+   */
+  constructor(
+    store: ApiKeyStore,
+    options: {
+      readonly issuer?: TokenIssuer;
+      readonly now?: Clock;
+      readonly onEvent?: (event: ServiceAccountEvent) => void | Promise<void>;
+    } = {},
+  ) {
     this.#store = store;
     this.#issuer = options.issuer;
     this.#now = options.now ?? systemClock;
+    this.#onEvent = options.onEvent;
   }
 
   async create(request: {
@@ -90,6 +115,11 @@ export class ServiceAccounts {
       revokedAt: undefined,
     };
     await this.#store.insertApiKey(record);
+    await this.#onEvent?.({
+      type: "created",
+      record,
+      ...(request.createdBy === undefined ? {} : { by: request.createdBy }),
+    });
     return { key: `sk_${id}_${secret}`, record };
   }
 
@@ -97,8 +127,14 @@ export class ServiceAccounts {
     return this.#store.listApiKeys(account === undefined ? {} : { account });
   }
 
-  revoke(id: string): Promise<boolean> {
-    return this.#store.revokeApiKey(id, this.#seconds());
+  /** False when the key is unknown or already revoked. `by` names who asked (audit). */
+  async revoke(id: string, by?: string): Promise<boolean> {
+    const revoked = await this.#store.revokeApiKey(id, this.#seconds());
+    const record = revoked ? await this.#store.getApiKey(id) : undefined;
+    if (record !== undefined) {
+      await this.#onEvent?.({ type: "revoked", record, ...(by === undefined ? {} : { by }) });
+    }
+    return revoked;
   }
 
   /** A short-lived gateway token for an API key (never outliving the key). */
@@ -121,15 +157,24 @@ export class ServiceAccounts {
       loginSessionId: `${API_KEY_SESSION_PREFIX}${record.id}`,
       notAfter: record.expiresAt,
     });
-    const exp = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString()) as {
+    const claims = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString()) as {
       exp: number;
+      jti: string;
     };
-    return { accessToken, expiresIn: exp.exp - now, record };
+    await this.#onEvent?.({ type: "exchanged", record, tokenId: claims.jti, expiresAt: claims.exp });
+    return { accessToken, expiresIn: claims.exp - now, record };
   }
 
   /** For the revocation check: true when the key is unknown, revoked or expired. */
   isRevoked(keyId: string): boolean {
     return this.#store.isApiKeyRevokedSync(keyId, this.#seconds());
+  }
+
+  /** The same, asking the shared store about keys memory does not know yet (credential checks). */
+  checkRevoked(keyId: string): Promise<boolean> | boolean {
+    return this.#store.isApiKeyRevokedAsync === undefined
+      ? this.#store.isApiKeyRevokedSync(keyId, this.#seconds())
+      : this.#store.isApiKeyRevokedAsync(keyId, this.#seconds());
   }
 
   #seconds(): number {

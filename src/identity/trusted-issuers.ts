@@ -16,6 +16,23 @@ export interface TrustedIssuer {
   readonly groupMapping: readonly GroupRule[] | undefined;
   /** Asymmetric algorithms only; `none` and HMAC are never accepted whatever is passed. */
   readonly algorithms: readonly string[];
+  /**
+   * The actor claim (RFC 8693 `act`; default none): a token carrying it is an agent (`act.sub`)
+   * acting for the token's subject. Absent: such tokens are read like any other.
+   */
+  readonly actClaim?: string | undefined;
+  /**
+   * Where the groups of the human an agent acts for come from: the token's groups claim
+   * (`token`, the default), or that user's live login session at this gateway (`login_session`).
+   */
+  readonly onBehalfOfGroups?: "token" | "login_session" | undefined;
+}
+
+/** A user's live login session at this gateway, for agents acting for them. */
+export interface HumanSession {
+  readonly sessionId: string;
+  /** The user's groups as the session's provider maps them now. */
+  readonly groups: readonly string[];
 }
 
 export interface TrustedIssuerOptions {
@@ -25,6 +42,8 @@ export interface TrustedIssuerOptions {
   readonly retryAfterMs?: number;
   /** Network timeout for discovery and key fetches. Default 5 s. */
   readonly timeoutMs?: number;
+  /** The newest live login session of a user (issuers with `onBehalfOfGroups: login_session`). */
+  readonly humanSession?: (user: string) => Promise<HumanSession | undefined>;
 }
 
 /** External tokens may be larger than ours, but not without bound. */
@@ -92,7 +111,23 @@ export class TrustedIssuerVerifier {
     } catch (error) {
       throw externalError(error);
     }
-    return principalFrom(payload, trusted);
+    const principal = principalFrom(payload, trusted);
+    if (principal.kind !== "agent" || trusted.onBehalfOfGroups !== "login_session") return principal;
+    return this.#withHumanSession(principal);
+  }
+
+  /** An agent's human as their live login session has them: groups now, bound to that session. */
+  async #withHumanSession(principal: Principal): Promise<Principal> {
+    const human = principal.onBehalfOf;
+    const session = human === undefined ? undefined : await this.#options.humanSession?.(human.user);
+    if (human === undefined || session === undefined) {
+      throw invalid("the user the agent acts for is not logged in");
+    }
+    return Object.freeze({
+      ...principal,
+      onBehalfOf: Object.freeze({ user: human.user, groups: Object.freeze([...session.groups]) }),
+      loginSessionId: session.sessionId,
+    });
   }
 
   async #resolve(trusted: TrustedIssuer): Promise<Resolved> {
@@ -132,12 +167,31 @@ function principalFrom(payload: JWTPayload, trusted: TrustedIssuer): Principal {
   if (typeof user !== "string" || user === "") throw invalid(`missing ${trusted.userClaim} claim`);
   const idpGroups = groupsClaim(payload, trusted.groupsClaim);
   if (idpGroups === undefined) throw invalid(`bad ${trusted.groupsClaim} claim`);
-  return Object.freeze({
-    user,
-    groups: Object.freeze(mapGroups(idpGroups, trusted.groupMapping)),
-    kind: trusted.kind,
+  const groups = Object.freeze(mapGroups(idpGroups, trusted.groupMapping));
+  const lifetime = {
     ...(typeof payload.jti === "string" ? { tokenId: payload.jti } : {}),
     ...(typeof payload.exp === "number" ? { expiresAt: payload.exp } : {}),
+  };
+  const act = trusted.actClaim === undefined ? undefined : payload[trusted.actClaim];
+  if (act === undefined || act === null) {
+    return Object.freeze({ user, groups, kind: trusted.kind, ...lifetime });
+  }
+  // RFC 8693: the subject is the party acted for, `act.sub` the one acting (now; nested `act`
+  // objects name earlier actors and are not used). The agent's own groups are only those the
+  // actor claim lists, mapped like the subject's; the human keeps theirs.
+  if (typeof act !== "object" || Array.isArray(act)) throw invalid(`bad ${trusted.actClaim} claim`);
+  const actor = (act as Record<string, unknown>).sub;
+  if (typeof actor !== "string" || actor === "" || actor === user) {
+    throw invalid(`bad ${trusted.actClaim} claim`);
+  }
+  const actorGroups = groupsClaim(act as Record<string, unknown>, trusted.groupsClaim);
+  if (actorGroups === undefined) throw invalid(`bad ${trusted.actClaim} claim`);
+  return Object.freeze({
+    user: actor,
+    groups: Object.freeze(mapGroups(actorGroups, trusted.groupMapping)),
+    kind: "agent",
+    onBehalfOf: Object.freeze({ user, groups }),
+    ...lifetime,
   });
 }
 

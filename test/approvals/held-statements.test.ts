@@ -115,11 +115,11 @@ describe("statements held for approval", () => {
   });
 
   test("psql waits with a NOTICE naming the request; an approval lets the statement run", async () => {
-    const sql = "UPDATE items SET note = 'approved' WHERE id = 1";
+    const sql = "DELETE FROM items WHERE id = 1";
     const running = psql(f.conninfo(), erin, ["-c", sql]);
     const request = await pendingFor(sql);
     assert.equal(request.requester.user, "erin@corp.example");
-    assert.deepEqual(request.facts?.sql?.kinds, ["update"]);
+    assert.deepEqual(request.facts?.sql?.kinds, ["delete"]);
     assert.equal(request.can_review, true);
     // The requester can see it but not approve it.
     const self = await api(erin, "POST", `/api/approvals/${request.id}/approve`, {});
@@ -132,7 +132,7 @@ describe("statements held for approval", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`NOTICE: {2}sluice: approval required \\(request ${request.id}\\)`));
     assert.match(r.stderr, /waiting up to .* from dba/);
-    assert.equal(await note(1), "approved");
+    assert.equal(await note(1), null, "the row is gone");
     // Reviewers were told, with a signed webhook, when it was asked and when it was decided.
     for (let i = 0; i < 50 && hooks.filter((h) => h.body.id === request.id).length < 2; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -184,6 +184,23 @@ describe("statements held for approval", () => {
     const r3 = await psql(f.conninfo(), erin, ["-c", sql]);
     assert.equal(r3.code, 1);
     assert.equal(await note(3), "before+1");
+  });
+
+  test("two concurrent runs of one single-use approval: exactly one runs", async () => {
+    const sql = "UPDATE items SET note = note || '+c' WHERE id = 2";
+    const first = await psql(f.conninfo(), erin, ["-c", sql]);
+    assert.equal(first.code, 1, "held until the hold ends");
+    const mine = ((await api(erin, "GET", "/api/approvals?view=mine")).body.approvals as Shown[]).find(
+      (a) => a.command === sql && a.state === "pending",
+    );
+    assert.ok(mine);
+    await api(dan, "POST", `/api/approvals/${mine.id}/approve`, {});
+    const [a, b] = await Promise.all([
+      psql(f.conninfo(), erin, ["-c", sql]),
+      psql(f.conninfo(), erin, ["-c", sql]),
+    ]);
+    assert.deepEqual([a.code, b.code].sort(), [0, 1]);
+    assert.equal(await note(2), "before+c");
   });
 
   test("a statement approved for one requester does not run for another, nor in another text", async () => {
