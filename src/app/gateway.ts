@@ -11,6 +11,7 @@ import {
   PublicKeySet,
   TokenIssuer,
   TokenVerifier,
+  verificationKeys,
   verifyAuditHead,
   verifyRecordingSeal,
 } from "../identity/index.ts";
@@ -81,7 +82,9 @@ export async function startGateway(
     await loadPolicyBundle(config.policies, { timeZone: config.policy.timeZone }),
   );
   const signingKey = await loadOrCreateSigningKey(config.signingKey.path);
-  const keys = await PublicKeySet.of([signingKey.publicJwk]);
+  // Keys rotated out still verify what they signed until they are removed from the configuration.
+  const publicKeys = await verificationKeys(signingKey, config.signingKey.previousPaths);
+  const keys = await PublicKeySet.of(publicKeys);
   const verifier = new TokenVerifier(keys, config.tokens);
   const issuer = new TokenIssuer(signingKey, config.tokens);
   let publicUrl = config.identity.publicUrl ?? "";
@@ -254,7 +257,7 @@ export async function startGateway(
     log,
   });
   const http = createHttpServer({
-    jwks: () => [signingKey.publicJwk],
+    jwks: () => publicKeys,
     policyVersion: () => policy.version,
     admin: {
       authenticate: (token) => identity.credentials.verify(token),

@@ -15,6 +15,7 @@ import {
   type SessionTokens,
 } from "../identity/index.ts";
 import { ADMIN_GROUP } from "./http-server.ts";
+import { BodyError, bearerToken, jsonSender, readBody, type Send } from "./http-util.ts";
 
 const LOGIN_COOKIE = "sluice_login";
 /** Ties a SAML login's completion to the browser that started it (path /saml). */
@@ -77,8 +78,6 @@ export interface IdentityRoutes {
   close(): void;
 }
 
-type Send = (status: number, body: unknown, headers?: Record<string, string | string[]>) => void;
-
 /**
  * The login endpoints on the gateway's HTTP listener. Tokens travel only in bodies, headers and
  * cookies, never in URLs, and are never logged.
@@ -131,11 +130,11 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       return send(200, { providers: [...options.providers.keys(), ...saml.keys()] });
     }
     if (path === "/login/device" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       return startDevice(body, send);
     }
     if (path === "/login/device/token" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       return pollDevice(body, send);
     }
     if (path.startsWith("/login/") && req.method === "GET") {
@@ -144,7 +143,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       return startBrowser(name, url, send);
     }
     if (path === "/saml/acs" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       return samlAcs(body, send);
     }
     if (path === "/saml/complete" && req.method === "GET") return samlComplete(req, url, send);
@@ -155,7 +154,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
     }
     if (path === "/callback" && req.method === "GET") return callback(req, url, send);
     if (path === "/token/refresh" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       const fromCookie = cookies(req)[SESSION_COOKIE];
       const refreshToken = stringField(body, "refresh_token") ?? fromCookie;
       if (refreshToken === undefined) return send(400, { error: "invalid_request" });
@@ -171,7 +170,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       }
     }
     if (path === "/token/api-key" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       const apiKey = bearerToken(req) ?? stringField(body, "api_key");
       if (apiKey === undefined) return send(401, { error: "an API key is required" }, challenge());
       try {
@@ -188,11 +187,11 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
       }
     }
     if (path === "/token/exchange" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       return exchangeForAgent(req, body, send);
     }
     if (path === "/logout" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       const refreshToken = stringField(body, "refresh_token") ?? cookies(req)[SESSION_COOKIE];
       const ended =
         refreshToken === undefined ? false : await options.logins.logout(refreshToken).catch(() => false);
@@ -200,7 +199,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
     }
     if (path === "/whoami" && req.method === "GET") return whoami(req, send);
     if (path === "/admin/sessions/revoke" && req.method === "POST") {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES);
       return adminRevoke(req, body, send);
     }
     return send(405, { error: "method not allowed" });
@@ -523,16 +522,7 @@ export function createIdentityRoutes(options: IdentityRoutesOptions): IdentityRo
         res.writeHead(200, { "content-type": "application/samlmetadata+xml", "cache-control": "no-store" });
         res.end(xml);
       };
-      const send: Send = (status, body, headers = {}) => {
-        if (res.headersSent) return;
-        res.writeHead(status, {
-          "content-type": "application/json",
-          "cache-control": "no-store",
-          "referrer-policy": "no-referrer",
-          ...headers,
-        });
-        res.end(JSON.stringify(body));
-      };
+      const send = jsonSender(res);
       route(req, url, send, sendXml).catch((error: unknown) => {
         if (error instanceof BodyError) return send(error.status, { error: error.message });
         options.log(`http: ${path}: ${describe(error)}`);
@@ -568,40 +558,6 @@ export function safeRedirect(target: string | null, origin: string): string | un
   return `${resolved.pathname}${resolved.search}${resolved.hash}`;
 }
 
-class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, "request body too large");
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  const type = req.headers["content-type"] ?? "";
-  if (type.startsWith("application/x-www-form-urlencoded")) {
-    return Object.fromEntries(new URLSearchParams(text));
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
-      return parsed as Record<string, unknown>;
-    }
-  } catch {
-    // reported below
-  }
-  throw new BodyError(400, "expected a JSON object");
-}
-
 /** Groups as a JSON list, or one string separated by spaces or commas; null when malformed. */
 function groupList(value: unknown): string[] | undefined | null {
   if (value === undefined) return undefined;
@@ -626,10 +582,6 @@ function cookies(req: IncomingMessage): Record<string, string> {
     if (!Object.hasOwn(result, name)) result[name] = part.slice(index + 1).trim();
   }
   return result;
-}
-
-function bearerToken(req: IncomingMessage): string | undefined {
-  return /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
 }
 
 function challenge(): Record<string, string> {

@@ -1,7 +1,12 @@
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { isIP } from "node:net";
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from "../audit/index.ts";
+import {
+  postWithDeadline,
+  signWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from "../audit/index.ts";
 import type { ApprovalRequest } from "./model.ts";
 
 /** What a notification says about one approval request (docs/approvals.md#notifications). */
@@ -73,7 +78,6 @@ export const APPROVAL_DELIVERY_HEADER = "x-sluice-delivery";
 const INITIAL_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 /** The response body read to reuse the connection; anything beyond is not needed. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Slack refuses section texts above 3000 characters; the command gets what the rest leaves. */
 const MAX_SECTION_CHARS = 3000;
 
@@ -188,36 +192,7 @@ export class ApprovalNotifier {
   }
 
   #post(target: Delivery, body: Buffer, headers: Record<string, string>): Promise<number> {
-    const timeoutMs = this.#timeoutMs;
-    const send = target.url.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise<number>((resolve, reject) => {
-      const request = send(target.url, {
-        method: "POST",
-        agent: target.agent,
-        timeout: timeoutMs,
-        headers: { ...headers, "content-length": String(body.length) },
-      });
-      const deadline = setTimeout(() => {
-        request.destroy(new Error(`no complete response within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const settle = (error: Error | undefined, status?: number) => {
-        clearTimeout(deadline);
-        if (error) reject(error);
-        else resolve(status ?? 0);
-      };
-      request.on("timeout", () => request.destroy(new Error(`no response within ${timeoutMs} ms`)));
-      request.on("error", (error) => settle(error));
-      request.on("response", (response) => {
-        let received = 0;
-        response.on("data", (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_RESPONSE_BYTES) response.destroy();
-        });
-        response.on("error", (error) => settle(error));
-        response.on("close", () => settle(undefined, response.statusCode));
-      });
-      request.end(body);
-    });
+    return postWithDeadline(target.url, body, headers, { timeoutMs: this.#timeoutMs, agent: target.agent });
   }
 }
 

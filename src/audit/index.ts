@@ -11,6 +11,7 @@ export { AuditLog } from "./audit-log.ts";
 export { checkpointEvent } from "./checkpoint.ts";
 export { type AuditSink, CursorSink, type CursorSinkOptions, type RetryBackoff } from "./cursor-sink.ts";
 export { fromJsonLine, toJsonLine } from "./export-line.ts";
+export { postWithDeadline } from "./http-post.ts";
 export { JsonlFileSink, type JsonlSinkOptions } from "./jsonl-sink.ts";
 export {
   applyRetention,

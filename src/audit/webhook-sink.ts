@@ -1,9 +1,10 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import type { ChainedAuditRecord, Store } from "../store/index.ts";
 import { CursorSink, type RetryBackoff } from "./cursor-sink.ts";
 import { toJsonLine } from "./export-line.ts";
+import { postWithDeadline } from "./http-post.ts";
 
 export interface WebhookSinkOptions {
   readonly store: Store;
@@ -66,7 +67,6 @@ export function verifyWebhook(request: WebhookVerification): boolean {
 }
 
 /** The response body read to reuse the connection; anything beyond is not needed. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * A live webhook sink: POSTs batches of events as JSON, signed with HMAC-SHA256
@@ -122,41 +122,17 @@ export class WebhookSink extends CursorSink {
   private post(body: Buffer, seqRange: string): Promise<number> {
     const timestamp = String(Math.floor((this.options.now?.() ?? Date.now()) / 1000));
     const timeoutMs = this.options.timeoutMs ?? 10_000;
-    const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise<number>((resolve, reject) => {
-      const request = send(this.url, {
-        method: "POST",
-        agent: this.agent,
-        timeout: timeoutMs,
-        headers: {
-          "content-type": "application/json",
-          "content-length": String(body.length),
-          "user-agent": "sluice-audit-webhook",
-          [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(this.options.secret, timestamp, body),
-          "x-sluice-seq": seqRange,
-        },
-      });
-      const deadline = setTimeout(() => {
-        request.destroy(new Error(`no complete response within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const settle = (error: Error | undefined, status?: number) => {
-        clearTimeout(deadline);
-        if (error) reject(error);
-        else resolve(status ?? 0);
-      };
-      request.on("timeout", () => request.destroy(new Error(`no response within ${timeoutMs} ms`)));
-      request.on("error", (error) => settle(error));
-      request.on("response", (response) => {
-        let received = 0;
-        response.on("data", (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_RESPONSE_BYTES) response.destroy();
-        });
-        response.on("error", (error) => settle(error));
-        response.on("close", () => settle(undefined, response.statusCode));
-      });
-      request.end(body);
-    });
+    return postWithDeadline(
+      this.url,
+      body,
+      {
+        "content-type": "application/json",
+        "user-agent": "sluice-audit-webhook",
+        [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
+        [WEBHOOK_SIGNATURE_HEADER]: signWebhook(this.options.secret, timestamp, body),
+        "x-sluice-seq": seqRange,
+      },
+      { timeoutMs, agent: this.agent },
+    );
   }
 }

@@ -1,5 +1,4 @@
 import { createReadStream, existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import {
@@ -11,11 +10,13 @@ import {
   toJsonLine,
   verifyChain,
 } from "../audit/index.ts";
-import { loadConfig, parseDuration, type SluiceConfig } from "../config/index.ts";
+import { loadConfig, type SluiceConfig } from "../config/index.ts";
 import { SluiceError } from "../core/index.ts";
-import { importSigningKey, PublicKeySet, verifyAuditHead } from "../identity/index.ts";
+import { verifyAuditHead } from "../identity/index.ts";
 import { type ChainHead, openStore, type StoredAuditRecord } from "../store/index.ts";
 import { formatAuditLine, printable } from "./format-audit.ts";
+import { gatewayPublicKeys } from "./gateway-keys.ts";
+import { parseSince } from "./time-option.ts";
 
 interface SearchOptions {
   config: string;
@@ -25,21 +26,6 @@ interface SearchOptions {
   since?: string;
   limit: string;
   json?: boolean;
-}
-
-/** `--since` takes a duration back from now (`7d`) or an ISO timestamp. */
-export function parseSince(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const seconds = parseDuration(value);
-  if (seconds !== undefined) return new Date(Date.now() - seconds * 1000);
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new SluiceError(
-      "SLUICE_CLI_USAGE",
-      `--since: "${value}" is neither a duration like 7d nor a timestamp`,
-    );
-  }
-  return date;
 }
 
 export function registerAuditCommands(program: Command): void {
@@ -110,14 +96,8 @@ function parseHead(value: string | undefined): ChainHead | undefined {
 async function signatureChecker(
   config: SluiceConfig,
 ): Promise<((jws: string) => Promise<SignedHeadCheck>) | undefined> {
-  let pem: string;
-  try {
-    pem = await readFile(config.signingKey.path, "utf8");
-  } catch {
-    return undefined;
-  }
-  const key = await importSigningKey(pem, config.signingKey.path);
-  const keys = await PublicKeySet.of([key.publicJwk]);
+  const keys = await gatewayPublicKeys(config);
+  if (keys === undefined) return undefined;
   return async (jws) => {
     const result = await verifyAuditHead(jws, keys);
     return result.ok ? { ok: true, head: result.head } : result;

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { SluiceError } from "../core/index.ts";
 import { registerApprovalCommands } from "./approvals-command.ts";
 import { registerAuditCommands } from "./audit-command.ts";
+import { registerKeyCommands } from "./keys-command.ts";
 import { registerLoginCommands } from "./login-command.ts";
 import { registerPolicyCommands } from "./policy-command.ts";
 import { registerServeCommand } from "./serve-command.ts";
@@ -20,6 +21,7 @@ registerAuditCommands(program);
 registerPolicyCommands(program);
 registerSessionsCommands(program);
 registerApprovalCommands(program);
+registerKeyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof SluiceError || error instanceof Error ? error.message : String(error);

@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { loadConfig } from "../config/index.ts";
 import { type ConnectionInfo, type PrincipalKind, SluiceError } from "../core/index.ts";
 import {
-  combineDecisions,
+  explainCommands,
+  explanationJson,
   formatDiagnostic,
   loadPolicyBundle,
   type PolicyBundle,
@@ -11,19 +12,12 @@ import {
   type PolicyOptions,
   runPolicyTests,
   SettableClock,
-  testAction,
 } from "../policy/index.ts";
 import { openStore, type StoredAuditRecord } from "../store/index.ts";
 import { createAnalysers } from "./analysers.ts";
-import { parseSince } from "./audit-command.ts";
-import {
-  type ExplainedStatement,
-  formatExplanation,
-  formatTestReport,
-  plural,
-  visibleFacts,
-} from "./policy-output.ts";
+import { formatExplanation, formatTestReport, plural } from "./policy-output.ts";
 import { formatReplay, replayJson, replayRecords } from "./policy-replay.ts";
+import { parseSince } from "./time-option.ts";
 
 const usage = (message: string) => new SluiceError("SLUICE_CLI_USAGE", message);
 
@@ -190,17 +184,13 @@ export function registerPolicyCommands(program: Command): void {
           ? {}
           : { onBehalfOf: { user: options.onBehalfOf, groups: list(options.onBehalfOfGroups) } }),
       };
-      const statements = commands.map((command): ExplainedStatement => {
-        const action = testAction(identity, connection, command, "policy-explain");
-        return {
-          kind: command.kind,
-          text: command.text,
-          action,
-          decision: bundle.decide(action),
-          explanation: bundle.explain(action),
-        };
-      });
-      const outcome = combineDecisions(statements);
+      const { statements, outcome } = explainCommands(
+        bundle,
+        identity,
+        connection,
+        commands,
+        "policy-explain",
+      );
       if (options.json !== true) {
         process.stdout.write(formatExplanation(dir, bundle, statements, outcome));
         return;
@@ -212,22 +202,7 @@ export function registerPolicyCommands(program: Command): void {
           ...(bundle.gitCommit === undefined ? {} : { git_commit: bundle.gitCommit }),
           rules: bundle.rules.length,
         },
-        statements: statements.map((s) => ({
-          kind: s.kind,
-          text: s.text,
-          facts: visibleFacts(s.action, s.explanation),
-          rules: s.explanation.rules,
-          decision: s.decision,
-        })),
-        decision: {
-          effect: outcome.effect,
-          reason_code: outcome.reasonCode,
-          reason: outcome.reason,
-          rule_ids: outcome.ruleIds,
-          masks: outcome.masks,
-          approvers: outcome.approvers,
-          shadow_rule_ids: outcome.shadowRuleIds,
-        },
+        ...explanationJson(statements, outcome),
       };
       process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     });

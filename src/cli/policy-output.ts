@@ -1,15 +1,12 @@
-/** Text output of `sluice policy test` and `sluice policy explain`. */
-import type { Action } from "../core/index.ts";
 import type {
   BatchOutcome,
+  ExplainedStatement,
   PolicyBundle,
-  PolicyExplanation,
   PolicyTestReport,
   PolicyTestResult,
   RuleExplanation,
-  StatementOutcome,
 } from "../policy/index.ts";
-import { formatDiagnostic } from "../policy/index.ts";
+import { formatDiagnostic, visibleFacts } from "../policy/index.ts";
 import { printable } from "./format-audit.ts";
 
 const list = (items: readonly string[]) => `[${items.join(", ")}]`;
@@ -103,27 +100,11 @@ function safeJson(value: unknown): string {
   );
 }
 
-/** Every fact a rule's `when` can read for this action, as JSON-ready data. */
-export function visibleFacts(action: Action, explanation: PolicyExplanation): Record<string, unknown> {
-  const p = action.principal;
-  return {
-    ...action.facts,
-    principal: { user: p.user, groups: p.groups, kind: p.kind, on_behalf_of: p.onBehalfOf ?? null },
-    connection: action.connection,
-    action: { kind: action.kind, protocol: action.protocol },
-    ...(explanation.time === undefined ? {} : { time: explanation.time }),
-  };
-}
-
 function ruleStatus(rule: RuleExplanation): string {
   if (!rule.matched) return `not matched: ${rule.whyNot ?? "match failed"}`;
   if (rule.condition === "false") return "matched; when is false";
   if (rule.condition === "error") return `applied as deny; when failed: ${rule.error ?? "error"}`;
   return rule.condition === "true" ? "applied; when is true" : "applied (no when)";
-}
-
-export interface ExplainedStatement extends StatementOutcome {
-  readonly explanation: PolicyExplanation;
 }
 
 /** Human-readable explanation of every statement and the final decision. */

@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { loadConfig, parseDuration, RECORDINGS_DEFAULTS, type SluiceConfig } from "../config/index.ts";
+import { loadConfig, RECORDINGS_DEFAULTS, type SluiceConfig } from "../config/index.ts";
 import { SluiceError } from "../core/index.ts";
-import { importSigningKey, PublicKeySet, verifyRecordingSeal } from "../identity/index.ts";
+import { verifyRecordingSeal } from "../identity/index.ts";
 import {
   asciicastEvents,
   asciicastHeader,
@@ -31,6 +30,8 @@ import {
   verifyRecording,
 } from "../recording/index.ts";
 import { PostgresStore } from "../store/index.ts";
+import { gatewayPublicKeys } from "./gateway-keys.ts";
+import { parseWhen } from "./time-option.ts";
 
 interface SourceOptions {
   config: string;
@@ -104,33 +105,12 @@ async function withSource<T>(options: SourceOptions, work: (source: Source) => P
 async function sealChecker(
   config: SluiceConfig,
 ): Promise<((jws: string) => Promise<SealSignatureCheck>) | undefined> {
-  let pem: string;
-  try {
-    pem = await readFile(config.signingKey.path, "utf8");
-  } catch {
-    return undefined;
-  }
-  const key = await importSigningKey(pem, config.signingKey.path);
-  const keys = await PublicKeySet.of([key.publicJwk]);
+  const keys = await gatewayPublicKeys(config);
+  if (keys === undefined) return undefined;
   return async (jws) => {
     const result = await verifyRecordingSeal(jws, keys);
     return result.ok ? { ok: true, seal: result.seal } : result;
   };
-}
-
-/** A duration back from now (`7d`) or an ISO timestamp. */
-function parseWhen(flag: string, value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const seconds = parseDuration(value);
-  if (seconds !== undefined) return new Date(Date.now() - seconds * 1000);
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new SluiceError(
-      "SLUICE_CLI_USAGE",
-      `${flag}: "${value}" is neither a duration like 7d nor a timestamp`,
-    );
-  }
-  return date;
 }
 
 function checkId(id: string): string {

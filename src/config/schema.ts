@@ -391,6 +391,10 @@ export function createConfigSchema(baseDir: string) {
         .prefault({}),
       store: store.prefault(DEFAULTS.store),
       signing_key: filePath.prefault(DEFAULTS.signingKey),
+      previous_signing_keys: z
+        .array(filePath)
+        .max(10, { error: "at most 10 previous signing keys" })
+        .prefault([]),
       policies: nonEmptyString.transform((path) => resolve(baseDir, path)).prefault(DEFAULTS.policies),
       tls: z.strictObject({ cert: filePath, key: filePath }).optional(),
       tokens: tokens.prefault({}),
@@ -431,7 +435,7 @@ export function createConfigSchema(baseDir: string) {
       (raw): ParsedConfig => ({
         listeners: raw.listeners,
         store: raw.store,
-        signingKey: { path: raw.signing_key },
+        signingKey: { path: raw.signing_key, previousPaths: raw.previous_signing_keys },
         policies: raw.policies,
         tls: raw.tls === undefined ? undefined : { certPath: raw.tls.cert, keyPath: raw.tls.key },
         tokens: raw.tokens,

@@ -49,6 +49,11 @@ export type StoreConfig =
 export interface SigningKeyConfig {
   /** Absolute path of the PKCS#8 PEM file; generated when missing. */
   readonly path: string;
+  /**
+   * Keys rotated out (`sluice keys rotate`): still accepted for verifying tokens, checkpoints and
+   * seals they signed, and published in the JWKS, but never used to sign. Absolute paths.
+   */
+  readonly previousPaths: readonly string[];
 }
 
 export interface TlsConfig {

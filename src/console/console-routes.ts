@@ -3,7 +3,6 @@ import { isAbsolute, relative } from "node:path";
 import { APPROVALS_CHANNEL, type ApprovalRequest } from "../approvals/index.ts";
 import { type SignedHeadCheck, storeChainSource, toJsonLine, verifyChain } from "../audit/index.ts";
 import {
-  type Action,
   type CommandAnalyser,
   type Connection,
   type ConnectionInfo,
@@ -12,7 +11,7 @@ import {
   type PrincipalKind,
   parseDuration,
 } from "../core/index.ts";
-import { combineDecisions, type PolicyBundle, type PolicyExplanation, testAction } from "../policy/index.ts";
+import { explainCommands, explanationJson, type PolicyBundle } from "../policy/index.ts";
 import type { RecordingStore, SealSignatureCheck } from "../recording/index.ts";
 import type { Store, Subscription } from "../store/index.ts";
 import { EventHub } from "./events.ts";
@@ -397,38 +396,19 @@ export function createConsole(options: ConsoleOptions): WebConsole {
         : { onBehalfOf: { user: onBehalfOf, groups: listOf(body.on_behalf_of_groups) } }),
     };
     const bundle = options.policy.bundle;
-    const statements = commands.map((c) => {
-      const action = testAction(identity, connection, c, "console-playground");
-      return {
-        kind: c.kind,
-        text: c.text,
-        action,
-        decision: bundle.decide(action),
-        explanation: bundle.explain(action),
-      };
-    });
-    const outcome = combineDecisions(statements);
+    const { statements, outcome } = explainCommands(
+      bundle,
+      identity,
+      connection,
+      commands,
+      "console-playground",
+    );
     return {
       policy: {
         version: bundle.version,
         ...(bundle.gitCommit === undefined ? {} : { git_commit: bundle.gitCommit }),
       },
-      statements: statements.map((s) => ({
-        kind: s.kind,
-        text: s.text,
-        facts: visibleFacts(s.action, s.explanation),
-        rules: s.explanation.rules.map((r) => ({ ...r, file: fileName(r.file) })),
-        decision: s.decision,
-      })),
-      decision: {
-        effect: outcome.effect,
-        reason_code: outcome.reasonCode,
-        reason: outcome.reason,
-        rule_ids: outcome.ruleIds,
-        masks: outcome.masks,
-        approvers: outcome.approvers,
-        shadow_rule_ids: outcome.shadowRuleIds,
-      },
+      ...explanationJson(statements, outcome, fileName),
     };
   }
 
@@ -542,18 +522,6 @@ function describeBundle(bundle: PolicyBundle, fileName: (file: string) => string
     time_zone: bundle.timeZone,
     files: [...files].map(([file, rules]) => ({ file, rules })),
     rules: bundle.rules.map((r) => ({ ...r, file: fileName(r.file) })),
-  };
-}
-
-/** The facts `policy explain` shows (as the CLI does). */
-function visibleFacts(action: Action, explanation: PolicyExplanation): Record<string, unknown> {
-  const p = action.principal;
-  return {
-    ...action.facts,
-    principal: { user: p.user, groups: p.groups, kind: p.kind, on_behalf_of: p.onBehalfOf ?? null },
-    connection: action.connection,
-    action: { kind: action.kind, protocol: action.protocol },
-    ...(explanation.time === undefined ? {} : { time: explanation.time }),
   };
 }
 

@@ -72,8 +72,10 @@ export {
   importSigningKey,
   loadOrCreateSigningKey,
   type PublicSigningJwk,
+  rotateSigningKey,
   SIGNING_ALGORITHM,
   type SigningKey,
+  verificationKeys,
 } from "./signing-key.ts";
 export { type GatewayClaims, type IssueRequest, TokenIssuer } from "./token-issuer.ts";
 export { type Clock, systemClock, type TokenSettings } from "./token-settings.ts";

@@ -121,3 +121,44 @@ function cannot(verb: string, path: string, error: unknown): SluiceError {
   const code = (error as NodeJS.ErrnoException).code ?? "error";
   return new SluiceError(ErrorCodes.configInvalid, `${path}: cannot ${verb} signing key (${code})`);
 }
+
+/**
+ * The public keys the gateway's signatures are checked with: the current key and every key
+ * rotated out that is still listed (`previous_signing_keys`). A listed file that cannot be read
+ * is an error: a key silently missing would reject valid tokens.
+ */
+export async function verificationKeys(
+  current: SigningKey,
+  previousPaths: readonly string[],
+): Promise<PublicSigningJwk[]> {
+  const keys = [current.publicJwk];
+  for (const path of previousPaths) {
+    const pem = await readPem(path);
+    if (pem === undefined) {
+      throw new SluiceError(ErrorCodes.configInvalid, `previous signing key ${path}: no such file`);
+    }
+    const key = await importSigningKey(pem, path);
+    if (!keys.some((k) => k.kid === key.kid)) keys.push(key.publicJwk);
+  }
+  return keys;
+}
+
+/**
+ * Replaces the key at `path` with a new one; the old key is kept beside it as
+ * `<name>.<kid prefix>.retired.pem` (mode 0600) for `previous_signing_keys`. Returns both kids
+ * and the retired file's path.
+ */
+export async function rotateSigningKey(
+  path: string,
+): Promise<{ retiredKid: string; retiredPath: string; kid: string }> {
+  const pem = await readPem(path);
+  if (pem === undefined) throw new SluiceError(ErrorCodes.configInvalid, `${path}: no signing key to rotate`);
+  const old = await importSigningKey(pem, path);
+  const retiredPath = `${path.replace(/\.pem$/, "")}.${old.kid.slice(0, 12)}.retired.pem`;
+  await writeFile(retiredPath, pem, { mode: 0o600, flag: "wx" }).catch((error: unknown) => {
+    throw cannot("write", retiredPath, error);
+  });
+  await rm(path);
+  const next = await loadOrCreateSigningKey(path);
+  return { retiredKid: old.kid, retiredPath, kid: next.kid };
+}

@@ -8,6 +8,7 @@ export {
 } from "./compile.ts";
 export { PolicyEngine } from "./engine.ts";
 export { formatDiagnostic, type PolicyDiagnostic, PolicyError } from "./errors.ts";
+export { type ExplainedStatement, explainCommands, explanationJson, visibleFacts } from "./explain-report.ts";
 export {
   FACT_NAMESPACES,
   FACT_ROOTS,

@@ -317,6 +317,58 @@ identity:
     await shot("connections-phone");
   });
 
+  test("every page is usable by keyboard and screen reader, at laptop and phone widths", async () => {
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 860 });
+      for (const name of ["Connections", "Approvals", "Sessions", "Audit", "Policy"]) {
+        await page.getByRole("link", { name, exact: true }).first().click();
+        await page.getByRole("heading", { level: 1 }).first().waitFor();
+        const findings = await page.evaluate(() => {
+          const out: string[] = [];
+          if (!document.documentElement.lang) out.push("html has no lang");
+          for (const control of Array.from(document.querySelectorAll("input, select, textarea"))) {
+            const element = control as HTMLInputElement;
+            if (element.type === "hidden") continue;
+            const named =
+              (element.labels?.length ?? 0) > 0 ||
+              element.getAttribute("aria-label") ||
+              element.getAttribute("aria-labelledby");
+            if (!named) out.push(`unlabelled ${element.tagName.toLowerCase()} ${element.name || element.id}`);
+          }
+          for (const control of Array.from(document.querySelectorAll("button, a[href]"))) {
+            const nameText = (control.textContent ?? "").trim() || control.getAttribute("aria-label") || "";
+            if (nameText === "") out.push(`nameless ${control.tagName.toLowerCase()}`);
+          }
+          for (const image of Array.from(document.querySelectorAll("img"))) {
+            if (!image.hasAttribute("alt")) out.push("image without alt");
+          }
+          if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+            out.push(`scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+          }
+          return out;
+        });
+        assert.deepEqual(findings, [], `${name} at ${width}px`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
+    // Keyboard: Tab reaches the navigation, Enter follows it, and focus is visible.
+    await page.goto(`${gw}/console/connections`);
+    await page.getByRole("heading", { level: 1 }).first().waitFor();
+    let reached = false;
+    for (let i = 0; i < 15 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = await page.evaluate(() => document.activeElement?.textContent?.trim() === "Audit");
+    }
+    assert.ok(reached, "Tab reaches the Audit link");
+    const outline = await page.evaluate(() => {
+      const style = getComputedStyle(document.activeElement as Element);
+      return `${style.outlineStyle} ${style.outlineWidth} ${style.boxShadow}`;
+    });
+    assert.ok(!/^none 0px none$/.test(outline), `focus is visible (${outline})`);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Audit", level: 1 }).waitFor();
+  });
+
   test("no page broke the Content-Security-Policy or threw", () => {
     assert.deepEqual(problems, []);
     // Expected: "who am I" before signing in, and the request without a CSRF token.
