@@ -60,7 +60,7 @@ describe("parseConfig: valid files", () => {
       postgres: { host: "::1", port: 25_432 },
     });
     assert.deepEqual(config.store, { kind: "sqlite", path: "/etc/sluice/state/sluice.db" });
-    assert.deepEqual(config.signingKey, { path: "/etc/sluice/keys/signing-key.pem" });
+    assert.deepEqual(config.signingKey, { path: "/etc/sluice/keys/signing-key.pem", previousPaths: [] });
     assert.equal(config.policies, "/etc/sluice/rules");
     assert.deepEqual(config.tls, { certPath: "/etc/sluice/cert.pem", keyPath: "/secure/key.pem" });
     assert.deepEqual(config.tokens, {
@@ -96,7 +96,7 @@ describe("parseConfig: valid files", () => {
     assert.deepEqual(JSON.parse(JSON.stringify(config)), {
       listeners: { http: { host: "127.0.0.1", port: 8080 }, postgres: { host: "127.0.0.1", port: 15_432 } },
       store: { kind: "sqlite", path: "/etc/sluice/data/sluice.db" },
-      signingKey: { path: "/etc/sluice/data/signing-key.pem" },
+      signingKey: { path: "/etc/sluice/data/signing-key.pem", previousPaths: [] },
       policies: "/etc/sluice/policies",
       tokens: {
         issuer: "sluice",

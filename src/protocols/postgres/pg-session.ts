@@ -100,6 +100,7 @@ export class PgSession {
           (type === Backend.errorResponse && this.refusals.length > 0) ||
           o.results?.tracker.wants(type) === true,
         inspect: (type, body) => this.inspectServerMessage(type, body),
+        rewriteRun: (type, chunk, start) => o.results?.tracker.rewriteRun(type, chunk, start),
       },
       2 ** 30,
     );

@@ -10,6 +10,12 @@ export interface BackendScannerHooks {
   /** Whether the owner wants to see (and maybe replace) messages of this type right now. */
   wants(type: number): boolean;
   inspect(type: number, body: Buffer): MessageVerdict;
+  /**
+   * Optional fast path for a wanted message whose header starts at `start` of `chunk`: the owner
+   * may replace it and the whole messages that follow it in this chunk at once (`consumed` bytes
+   * of the chunk, `output` in their place). Undefined: handle the message with `inspect`.
+   */
+  rewriteRun?(type: number, chunk: Buffer, start: number): { consumed: number; output: Buffer } | undefined;
 }
 
 /**
@@ -64,6 +70,14 @@ export class BackendScanner {
           continue;
         }
         const end = i + 5 + bodyLength;
+        const run = end <= chunk.length ? this.hooks.rewriteRun?.(type, chunk, i) : undefined;
+        if (run !== undefined) {
+          flushRange(i);
+          if (run.output.length > 0) out.push(run.output);
+          i += run.consumed;
+          rangeStart = i;
+          continue;
+        }
         if (end <= chunk.length) {
           const verdict = this.hooks.inspect(type, chunk.subarray(i + 5, end));
           if (verdict !== undefined) {

@@ -42,6 +42,11 @@ export class ResultLog {
     return this.#fields !== undefined && this.#rows.length < this.#maxRows;
   }
 
+  /** A row over the cap: only counted. */
+  countRow(): void {
+    this.#rowCount++;
+  }
+
   /** One DataRow body as sent to the client. */
   row(body: Buffer): void {
     this.#rowCount++;

@@ -266,69 +266,136 @@ export class ResultMasker {
   }
 
   #maskRow(result: Result, body: Buffer): Buffer | undefined {
+    const size = this.#planRow(result, body, 0, body.length);
+    if (size < 0) return undefined;
+    const out = Buffer.allocUnsafe(1 + size);
+    this.#writeRow(body, 0, body.length, size, out, 0);
+    return out;
+  }
+
+  /**
+   * Works out a row's replacements (into the reused arrays; offsets are into `buf`) and returns
+   * the rewritten message's length word, or -1 when nothing changes.
+   */
+  #planRow(result: Result, buf: Buffer, bodyStart: number, bodyEnd: number): number {
     const { fields } = result;
-    const count = body.length >= 2 ? body.readInt16BE(0) : -1;
+    const count = bodyEnd - bodyStart >= 2 ? buf.readInt16BE(bodyStart) : -1;
     if (count !== fields.length) throw new Error("a row does not match its description");
     // Cell offsets without allocating a view per cell; only watched cells are decoded.
     const starts = this.#cellStarts(count);
     const lengths = this.#cellLengths;
-    let offset = 2;
+    let offset = bodyStart + 2;
     for (let i = 0; i < count; i++) {
-      if (offset + 4 > body.length) throw new Error("malformed DataRow");
-      const length = body.readInt32BE(offset);
+      if (offset + 4 > bodyEnd) throw new Error("malformed DataRow");
+      const length = buf.readInt32BE(offset);
       offset += 4;
       starts[i] = offset;
       lengths[i] = length;
       if (length > 0) offset += length;
-      if (offset > body.length) throw new Error("malformed DataRow");
+      if (offset > bodyEnd) throw new Error("malformed DataRow");
     }
-    // Replacements go into a reused array; unchanged runs of cells are copied in one piece.
     const replaced = this.#replacements(count);
     let changes = 0;
+    let size = bodyEnd - bodyStart + 4;
     for (let i = 0; i < count; i++) {
       replaced[i] = undefined;
       const length = lengths[i]!;
       if (length < 0 || result.watched[i] === 0) continue;
       const field = fields[i]!;
-      const next = this.#cellReplacement(result, i, body, starts[i]!, length);
+      const next = this.#cellReplacement(result, i, buf, starts[i]!, length);
       if (next === undefined) continue;
       changes++;
-      if (next === null) {
-        replaced[i] = null;
-        continue;
+      let bytes: Buffer | null = null;
+      if (next !== null) {
+        bytes = result.encode(next);
+        if (field.format === 1 && field.typeOid === JSONB) bytes = Buffer.concat([Buffer.of(1), bytes]);
       }
-      const bytes = result.encode(next);
-      replaced[i] =
-        field.format === 1 && field.typeOid === JSONB ? Buffer.concat([Buffer.of(1), bytes]) : bytes;
+      replaced[i] = bytes;
+      size += (bytes === null ? 0 : bytes.length) - Math.max(0, length);
     }
-    if (changes === 0) return undefined;
-    let size = body.length + 4;
-    for (let i = 0; i < count; i++) {
-      const r = replaced[i];
-      if (r !== undefined) size += (r === null ? 0 : r.length) - Math.max(0, lengths[i]!);
-    }
-    const out = Buffer.allocUnsafe(1 + size);
-    out[0] = D;
-    out.writeInt32BE(size, 1);
-    let at = 5;
-    let runStart = 0;
+    return changes === 0 ? -1 : size;
+  }
+
+  /** Writes the planned row as a whole DataRow message at `at`; unchanged runs are copied whole. */
+  #writeRow(buf: Buffer, bodyStart: number, bodyEnd: number, size: number, out: Buffer, at: number): number {
+    const starts = this.#cellStartsBuffer;
+    const lengths = this.#cellLengths;
+    const replaced = this.#replacementsBuffer;
+    const count = buf.readInt16BE(bodyStart);
+    out[at] = D;
+    out.writeInt32BE(size, at + 1);
+    let to = at + 5;
+    let runStart = bodyStart;
     for (let i = 0; i < count; i++) {
       const r = replaced[i];
       if (r === undefined) continue;
       // Everything before this cell's length word is unchanged.
-      const lengthWord = starts[i]! - 4;
-      at = copyBytes(body, runStart, lengthWord, out, at);
+      to = copyBytes(buf, runStart, starts[i]! - 4, out, to);
       if (r === null) {
-        out.writeInt32BE(-1, at);
-        at += 4;
+        out.writeInt32BE(-1, to);
+        to += 4;
       } else {
-        out.writeInt32BE(r.length, at);
-        at = copyBytes(r, 0, r.length, out, at + 4);
+        out.writeInt32BE(r.length, to);
+        to = copyBytes(r, 0, r.length, out, to + 4);
       }
       runStart = starts[i]! + Math.max(0, lengths[i]!);
     }
-    copyBytes(body, runStart, body.length, out, at);
-    return out;
+    return copyBytes(buf, runStart, bodyEnd, out, to);
+  }
+
+  /**
+   * Masks every complete DataRow from `start` on in one pass, into one buffer: the scanner's
+   * fast path for large results (no view, no message object per row). Undefined when no masked
+   * result is streaming; `consumed` is how many bytes of `chunk` the output replaces.
+   */
+  rewriteRun(type: number, chunk: Buffer, start: number): { consumed: number; output: Buffer } | undefined {
+    const result = this.#result;
+    if (type !== D || result === undefined || this.#dropping || result.fields.length === 0) return undefined;
+    const log = this.#o.results;
+    let out = Buffer.allocUnsafe(chunk.length - start + 1024);
+    let at = 0;
+    let pos = start;
+    while (pos + 5 <= chunk.length && chunk[pos] === D) {
+      const end = pos + 1 + chunk.readInt32BE(pos + 1);
+      if (end > chunk.length || end < pos + 5) break;
+      let size: number;
+      try {
+        size = this.#planRow(result, chunk, pos + 5, end);
+      } catch (error) {
+        const failure = this.#fail(result, error);
+        return {
+          consumed: pos - start + this.#skipRows(chunk, pos),
+          output: Buffer.concat([out.subarray(0, at), failure]),
+        };
+      }
+      const length = size < 0 ? end - pos : 1 + size;
+      if (at + length > out.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + length + 1024));
+        out.copy(bigger, 0, 0, at);
+        out = bigger;
+      }
+      const rowStart = at;
+      at =
+        size < 0 ? copyBytes(chunk, pos, end, out, at) : this.#writeRow(chunk, pos + 5, end, size, out, at);
+      // The recording keeps the first rows as the client receives them, and counts the rest.
+      if (log !== undefined) {
+        if (log.wantsRows) log.row(out.subarray(rowStart + 5, at));
+        else log.countRow();
+      }
+      pos = end;
+    }
+    return pos === start ? undefined : { consumed: pos - start, output: out.subarray(0, at) };
+  }
+
+  /** After a failure: every complete DataRow from `pos` on is dropped; returns the bytes consumed. */
+  #skipRows(chunk: Buffer, pos: number): number {
+    const start = pos;
+    while (pos + 5 <= chunk.length && chunk[pos] === D) {
+      const end = pos + 1 + chunk.readInt32BE(pos + 1);
+      if (end > chunk.length || end < pos + 5) break;
+      pos = end;
+    }
+    return pos - start;
   }
 
   #replacementsBuffer: (Buffer | null | undefined)[] = [];
