@@ -1,9 +1,10 @@
-import type { Action, ConnectionInfo, PrincipalKind } from "../core/index.ts";
+import type { Action, ConnectionInfo } from "../core/index.ts";
 import type { PolicyBundle } from "./bundle.ts";
 import {
   type BatchOutcome,
   combineDecisions,
   type StatementOutcome,
+  type TestIdentity,
   testAction,
 } from "./policy-test-runner.ts";
 import type { PolicyExplanation } from "./types.ts";
@@ -30,12 +31,7 @@ export function visibleFacts(action: Action, explanation: PolicyExplanation): Re
  */
 export function explainCommands(
   bundle: PolicyBundle,
-  identity: {
-    readonly user: string;
-    readonly groups: readonly string[];
-    readonly kind: PrincipalKind;
-    readonly onBehalfOf?: { readonly user: string; readonly groups: readonly string[] };
-  },
+  identity: TestIdentity,
   connection: ConnectionInfo,
   commands: readonly { readonly kind: string; readonly text: string; readonly facts: Action["facts"] }[],
   sessionId: string,

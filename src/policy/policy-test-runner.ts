@@ -204,13 +204,16 @@ export function evaluatePolicyTests(
 }
 
 /** The action for one analysed statement of a test (or of `sluice policy explain`). */
+/** Who a policy test (or `policy explain`, or the console's playground) acts as. */
+export interface TestIdentity {
+  readonly user: string;
+  readonly groups: readonly string[];
+  readonly kind: PrincipalKind;
+  readonly onBehalfOf?: { readonly user: string; readonly groups: readonly string[] };
+}
+
 export function testAction(
-  identity: {
-    readonly user: string;
-    readonly groups: readonly string[];
-    readonly kind: PrincipalKind;
-    readonly onBehalfOf?: { readonly user: string; readonly groups: readonly string[] };
-  },
+  identity: TestIdentity,
   connection: ConnectionInfo,
   command: { readonly kind: string; readonly text: string; readonly facts: Action["facts"] },
   sessionId = "policy-test",
