@@ -1,6 +1,11 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import {
+  loginSessionFromRow,
+  loginSessionValues,
+  openSqliteTable,
+  placeholders,
+  SESSION_COLUMNS,
+} from "./identity-rows.ts";
 
 /** A login session as stored: the refreshable part of a login, bound to the IdP login. */
 export interface LoginSessionRow {
@@ -32,22 +37,6 @@ export interface LoginSessionUpdate {
   readonly refreshedAt: number;
 }
 
-interface Row {
-  id: string;
-  user: string;
-  kind: string;
-  provider: string;
-  idp_groups: string;
-  refresh_hash: string;
-  previous_refresh_hash: string | null;
-  idp_refresh_token: string | null;
-  created_at: number;
-  expires_at: number;
-  refreshed_at: number;
-  revoked_at: number | null;
-  revoked_reason: string | null;
-}
-
 const SCHEMA = `CREATE TABLE IF NOT EXISTS login_sessions (
   id TEXT PRIMARY KEY,
   user TEXT NOT NULL,
@@ -65,24 +54,6 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS login_sessions (
 );
 CREATE INDEX IF NOT EXISTS login_sessions_user ON login_sessions(user);`;
 
-function fromRow(row: Row): LoginSessionRow {
-  return {
-    id: row.id,
-    user: row.user,
-    kind: row.kind as LoginSessionRow["kind"],
-    provider: row.provider,
-    idpGroups: JSON.parse(row.idp_groups) as string[],
-    refreshHash: row.refresh_hash,
-    previousRefreshHash: row.previous_refresh_hash ?? undefined,
-    idpRefreshToken: row.idp_refresh_token ?? undefined,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    refreshedAt: row.refreshed_at,
-    revokedAt: row.revoked_at ?? undefined,
-    revokedReason: row.revoked_reason ?? undefined,
-  };
-}
-
 /**
  * Login sessions in the embedded store's SQLite file (its own table and connection; the audit
  * chain is untouched). Calls are synchronous underneath: a revocation check is one indexed read.
@@ -91,43 +62,20 @@ export class SqliteLoginSessionStore {
   readonly #db: Database.Database;
 
   constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.#db = new Database(path, { timeout: 2000 });
-    try {
-      this.#db.pragma("journal_mode = WAL");
-      this.#db.exec(SCHEMA);
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
+    this.#db = openSqliteTable(path, SCHEMA);
   }
 
   async insertLoginSession(session: LoginSessionRow): Promise<void> {
     this.#db
-      .prepare(
-        `INSERT INTO login_sessions (id, user, kind, provider, idp_groups, refresh_hash, idp_refresh_token,
-           created_at, expires_at, refreshed_at, revoked_at, revoked_reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        session.id,
-        session.user,
-        session.kind,
-        session.provider,
-        JSON.stringify(session.idpGroups),
-        session.refreshHash,
-        session.idpRefreshToken ?? null,
-        session.createdAt,
-        session.expiresAt,
-        session.refreshedAt,
-        session.revokedAt ?? null,
-        session.revokedReason ?? null,
-      );
+      .prepare(`INSERT INTO login_sessions (${SESSION_COLUMNS}) VALUES (${placeholders(13, "sqlite")})`)
+      .run(...loginSessionValues(session));
   }
 
   async getLoginSession(id: string): Promise<LoginSessionRow | undefined> {
-    const row = this.#db.prepare("SELECT * FROM login_sessions WHERE id = ?").get(id) as Row | undefined;
-    return row === undefined ? undefined : fromRow(row);
+    const row = this.#db.prepare("SELECT * FROM login_sessions WHERE id = ?").get(id) as
+      | Record<string, unknown>
+      | undefined;
+    return row === undefined ? undefined : loginSessionFromRow(row);
   }
 
   /**
@@ -181,8 +129,8 @@ export class SqliteLoginSessionStore {
         : this.#db
             .prepare("SELECT * FROM login_sessions WHERE user = ? ORDER BY created_at DESC LIMIT ?")
             .all(query.user, limit)
-    ) as Row[];
-    return rows.map(fromRow);
+    ) as Record<string, unknown>[];
+    return rows.map(loginSessionFromRow);
   }
 
   /** True when the session is unknown, revoked, or past its end at `now` (seconds). */

@@ -1,4 +1,13 @@
 import pg from "pg";
+import {
+  apiKeyFromRow,
+  apiKeyValues,
+  KEY_COLUMNS,
+  loginSessionFromRow,
+  loginSessionValues,
+  placeholders,
+  SESSION_COLUMNS,
+} from "./identity-rows.ts";
 import type { LoginSessionRow, LoginSessionUpdate } from "./login-session-store.ts";
 import type { ApiKeyRow } from "./service-account-store.ts";
 import type { Store, Subscription } from "./store.ts";
@@ -12,73 +21,7 @@ interface Standing {
   readonly expiresAt: number;
 }
 
-interface SessionRow {
-  id: string;
-  user: string;
-  kind: string;
-  provider: string;
-  idp_groups: string;
-  refresh_hash: string;
-  previous_refresh_hash: string | null;
-  idp_refresh_token: string | null;
-  created_at: string;
-  expires_at: string;
-  refreshed_at: string;
-  revoked_at: string | null;
-  revoked_reason: string | null;
-}
-
-interface KeyRow {
-  id: string;
-  account: string;
-  groups: string;
-  secret_hash: string;
-  description: string | null;
-  created_by: string | null;
-  created_at: string;
-  expires_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-const SESSION_COLUMNS = `id, "user", kind, provider, idp_groups, refresh_hash, previous_refresh_hash, idp_refresh_token,
-  created_at, expires_at, refreshed_at, revoked_at, revoked_reason`;
-const KEY_COLUMNS = `id, account, groups, secret_hash, description, created_by, created_at, expires_at, last_used_at, revoked_at`;
-
 const num = (value: string | null): number | undefined => (value === null ? undefined : Number(value));
-
-function sessionFromRow(row: SessionRow): LoginSessionRow {
-  return {
-    id: row.id,
-    user: row.user,
-    kind: row.kind as LoginSessionRow["kind"],
-    provider: row.provider,
-    idpGroups: JSON.parse(row.idp_groups) as string[],
-    refreshHash: row.refresh_hash,
-    previousRefreshHash: row.previous_refresh_hash ?? undefined,
-    idpRefreshToken: row.idp_refresh_token ?? undefined,
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-    refreshedAt: Number(row.refreshed_at),
-    revokedAt: num(row.revoked_at),
-    revokedReason: row.revoked_reason ?? undefined,
-  };
-}
-
-function keyFromRow(row: KeyRow): ApiKeyRow {
-  return {
-    id: row.id,
-    account: row.account,
-    groups: JSON.parse(row.groups) as string[],
-    secretHash: row.secret_hash,
-    description: row.description ?? undefined,
-    createdBy: row.created_by ?? undefined,
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-    lastUsedAt: num(row.last_used_at),
-    revokedAt: num(row.revoked_at),
-  };
-}
 
 const stands = (entry: Standing | undefined, now: number): boolean =>
   entry !== undefined && entry.revokedAt === undefined && entry.expiresAt > now;
@@ -216,35 +159,20 @@ export class PostgresIdentityStores {
 
   async insertLoginSession(session: LoginSessionRow): Promise<void> {
     await this.#pool.query(
-      `INSERT INTO login_sessions (${SESSION_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        session.id,
-        session.user,
-        session.kind,
-        session.provider,
-        JSON.stringify(session.idpGroups),
-        session.refreshHash,
-        session.previousRefreshHash ?? null,
-        session.idpRefreshToken ?? null,
-        session.createdAt,
-        session.expiresAt,
-        session.refreshedAt,
-        session.revokedAt ?? null,
-        session.revokedReason ?? null,
-      ],
+      `INSERT INTO login_sessions (${SESSION_COLUMNS}) VALUES (${placeholders(13, "postgres")})`,
+      loginSessionValues(session),
     );
     this.#sessions.set(session.id, { revokedAt: session.revokedAt, expiresAt: session.expiresAt });
   }
 
   async getLoginSession(id: string): Promise<LoginSessionRow | undefined> {
     const row = (
-      await this.#pool.query<SessionRow>(
+      await this.#pool.query<Record<string, unknown>>(
         `SELECT ${SESSION_COLUMNS} FROM login_sessions WHERE id = $1::text`,
         [id],
       )
     ).rows[0];
-    return row === undefined ? undefined : sessionFromRow(row);
+    return row === undefined ? undefined : loginSessionFromRow(row);
   }
 
   /** Rotates the refresh secret only if it is still `expectedHash` and the session stands. */
@@ -284,15 +212,15 @@ export class PostgresIdentityStores {
     const limit = query.limit ?? 100;
     const rows =
       query.user === undefined
-        ? await this.#pool.query<SessionRow>(
+        ? await this.#pool.query<Record<string, unknown>>(
             `SELECT ${SESSION_COLUMNS} FROM login_sessions ORDER BY created_at DESC LIMIT $1::int8`,
             [limit],
           )
-        : await this.#pool.query<SessionRow>(
+        : await this.#pool.query<Record<string, unknown>>(
             `SELECT ${SESSION_COLUMNS} FROM login_sessions WHERE "user" = $1::text ORDER BY created_at DESC LIMIT $2::int8`,
             [query.user, limit],
           );
-    return rows.rows.map(sessionFromRow);
+    return rows.rows.map(loginSessionFromRow);
   }
 
   /** From memory: true when the session is unknown here, revoked, or past its end. */
@@ -311,39 +239,33 @@ export class PostgresIdentityStores {
 
   async insertApiKey(key: ApiKeyRow): Promise<void> {
     await this.#pool.query(
-      `INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        key.id,
-        key.account,
-        JSON.stringify(key.groups),
-        key.secretHash,
-        key.description ?? null,
-        key.createdBy ?? null,
-        key.createdAt,
-        key.expiresAt,
-        key.lastUsedAt ?? null,
-        key.revokedAt ?? null,
-      ],
+      `INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (${placeholders(10, "postgres")})`,
+      apiKeyValues(key),
     );
     this.#keys.set(key.id, { revokedAt: key.revokedAt, expiresAt: key.expiresAt });
   }
 
   async getApiKey(id: string): Promise<ApiKeyRow | undefined> {
     const row = (
-      await this.#pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1::text`, [id])
+      await this.#pool.query<Record<string, unknown>>(
+        `SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1::text`,
+        [id],
+      )
     ).rows[0];
-    return row === undefined ? undefined : keyFromRow(row);
+    return row === undefined ? undefined : apiKeyFromRow(row);
   }
 
   async listApiKeys(query: { readonly account?: string } = {}): Promise<ApiKeyRow[]> {
     const rows =
       query.account === undefined
-        ? await this.#pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY account, created_at`)
-        : await this.#pool.query<KeyRow>(
+        ? await this.#pool.query<Record<string, unknown>>(
+            `SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY account, created_at`,
+          )
+        : await this.#pool.query<Record<string, unknown>>(
             `SELECT ${KEY_COLUMNS} FROM api_keys WHERE account = $1::text ORDER BY created_at`,
             [query.account],
           );
-    return rows.rows.map(keyFromRow);
+    return rows.rows.map(apiKeyFromRow);
   }
 
   async touchApiKey(id: string, at: number): Promise<void> {

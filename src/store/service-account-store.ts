@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { apiKeyFromRow, apiKeyValues, KEY_COLUMNS, openSqliteTable, placeholders } from "./identity-rows.ts";
 
 /** A service account's API key as stored: the secret only as a salted KDF hash. */
 export interface ApiKeyRow {
@@ -20,19 +19,6 @@ export interface ApiKeyRow {
   readonly revokedAt: number | undefined;
 }
 
-interface Row {
-  id: string;
-  account: string;
-  groups: string;
-  secret_hash: string;
-  description: string | null;
-  created_by: string | null;
-  created_at: number;
-  expires_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
 const SCHEMA = `CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
   account TEXT NOT NULL,
@@ -47,60 +33,25 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys(account);`;
 
-function fromRow(row: Row): ApiKeyRow {
-  return {
-    id: row.id,
-    account: row.account,
-    groups: JSON.parse(row.groups) as string[],
-    secretHash: row.secret_hash,
-    description: row.description ?? undefined,
-    createdBy: row.created_by ?? undefined,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    lastUsedAt: row.last_used_at ?? undefined,
-    revokedAt: row.revoked_at ?? undefined,
-  };
-}
-
 /** Service-account API keys in the embedded store's SQLite file (own table and connection). */
 export class SqliteServiceAccountStore {
   readonly #db: Database.Database;
 
   constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.#db = new Database(path, { timeout: 2000 });
-    try {
-      this.#db.pragma("journal_mode = WAL");
-      this.#db.exec(SCHEMA);
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
+    this.#db = openSqliteTable(path, SCHEMA);
   }
 
   async insertApiKey(key: ApiKeyRow): Promise<void> {
     this.#db
-      .prepare(
-        `INSERT INTO api_keys (id, account, groups, secret_hash, description, created_by, created_at, expires_at,
-           last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        key.id,
-        key.account,
-        JSON.stringify(key.groups),
-        key.secretHash,
-        key.description ?? null,
-        key.createdBy ?? null,
-        key.createdAt,
-        key.expiresAt,
-        key.lastUsedAt ?? null,
-        key.revokedAt ?? null,
-      );
+      .prepare(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (${placeholders(10, "sqlite")})`)
+      .run(...apiKeyValues(key));
   }
 
   async getApiKey(id: string): Promise<ApiKeyRow | undefined> {
-    const row = this.#db.prepare("SELECT * FROM api_keys WHERE id = ?").get(id) as Row | undefined;
-    return row === undefined ? undefined : fromRow(row);
+    const row = this.#db.prepare("SELECT * FROM api_keys WHERE id = ?").get(id) as
+      | Record<string, unknown>
+      | undefined;
+    return row === undefined ? undefined : apiKeyFromRow(row);
   }
 
   async listApiKeys(query: { readonly account?: string } = {}): Promise<ApiKeyRow[]> {
@@ -108,8 +59,8 @@ export class SqliteServiceAccountStore {
       query.account === undefined
         ? this.#db.prepare("SELECT * FROM api_keys ORDER BY account, created_at").all()
         : this.#db.prepare("SELECT * FROM api_keys WHERE account = ? ORDER BY created_at").all(query.account)
-    ) as Row[];
-    return rows.map(fromRow);
+    ) as Record<string, unknown>[];
+    return rows.map(apiKeyFromRow);
   }
 
   async touchApiKey(id: string, at: number): Promise<void> {
