@@ -148,8 +148,18 @@ export class Gate implements GatePort {
         const h = held.find((x) => x.actionIndex === i);
         return h === undefined ? d : { ...d, approvalId: h.requestId };
       });
-      const verdict = await this.recordAhead(session, actions, withIds, undefined);
-      return verdict.allowed ? { allowed: false, decisions: verdict.decisions, held } : verdict;
+      // Only the held statements are recorded now (`action.held`); every statement of the batch
+      // gets its final decision when the wait ends, so nothing is recorded as allowed that may not run.
+      const heldIndexes = new Set(held.map((h) => h.actionIndex));
+      const verdict = await this.recordAhead(
+        session,
+        actions.filter((_, i) => heldIndexes.has(i)),
+        withIds.filter((_, i) => heldIndexes.has(i)),
+        undefined,
+      );
+      return verdict.allowed
+        ? { allowed: false, decisions: withIds, held }
+        : { allowed: false, decisions: actions.map(() => verdict.refusal!), refusal: verdict.refusal! };
     } catch (error) {
       this.options.log(`approvals: unavailable, denying: ${String(error)}`);
       const unavailable = denial(
@@ -192,13 +202,7 @@ export class Gate implements GatePort {
         failed,
       );
     }
-    // Only the held actions get a new decision event; the others were recorded as allowed.
-    const heldIndexes = new Set(held.map((h) => h.actionIndex));
-    const changed = actions.filter((_, i) => heldIndexes.has(i) || outcome.refusal !== undefined);
-    const changedDecisions = outcome.decisions.filter(
-      (_, i) => heldIndexes.has(i) || outcome.refusal !== undefined,
-    );
-    const recorded = await this.recordAhead(session, changed, changedDecisions, outcome.refusal);
+    const recorded = await this.recordAhead(session, actions, outcome.decisions, outcome.refusal);
     if (!recorded.allowed && outcome.refusal === undefined) {
       // The audit store failed after approval: nothing runs.
       return {

@@ -24,6 +24,12 @@ const POLICY = `${TEST_POLICY}
     match: { protocols: [postgres], principal_kind: [agent] }
     when: '"delete" in sql.kinds'
     effect: allow
+  - id: agent-updates-on-postgres-need-approval
+    description: The statement itself is held on the PostgreSQL path, not the tool call
+    match: { protocols: [postgres], principal_kind: [agent] }
+    when: '"insert" in sql.kinds'
+    effect: approve
+    approval: { reviewers: [dba] }
   - id: services-list-only
     match: { protocols: [mcp], principal_kind: [service] }
     when: mcp.tool in ["list_connections", "approval_status"]
@@ -371,6 +377,37 @@ describe("MCP endpoint", () => {
       "pending",
       "an approval is used once",
     );
+  });
+
+  test("a statement held on the PostgreSQL path also comes back pending, and runs once approved", async () => {
+    const setup = await f.app();
+    await setup.query("CREATE TABLE held_rows (id int PRIMARY KEY, note text)");
+    await setup.query("INSERT INTO held_rows VALUES (1, 'before')");
+    await setup.end();
+    const agent = await connect(agentToken);
+    const call = {
+      name: "query",
+      arguments: { connection: "pg-dev", sql: "INSERT INTO held_rows VALUES (2, 'after')" },
+    };
+    const held = await agent.callTool(call);
+    assert.notEqual(held.isError, true, text(held));
+    const pending = held.structuredContent as { status: string; request_id: string };
+    assert.equal(pending.status, "pending");
+    const before = await f.app();
+    assert.equal((await before.query("SELECT count(*)::int AS n FROM held_rows")).rows[0].n, 1, "nothing ran");
+    await before.end();
+    const dba = await f.token("dan@corp.example", ["dba"]);
+    const vote = await fetch(`${f.gateway.publicUrl}/api/approvals/${pending.request_id}/approve`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dba}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(vote.status, 200);
+    const again = await agent.callTool(call);
+    assert.notEqual(again.isError, true, text(again));
+    const app = await f.app();
+    assert.deepEqual((await app.query("SELECT id FROM held_rows ORDER BY id")).rows, [{ id: 1 }, { id: 2 }]);
+    await app.end();
   });
 
   test("unknown tools and invalid or oversized arguments are protocol errors", async () => {
