@@ -394,7 +394,11 @@ describe("MCP endpoint", () => {
     const pending = held.structuredContent as { status: string; request_id: string };
     assert.equal(pending.status, "pending");
     const before = await f.app();
-    assert.equal((await before.query("SELECT count(*)::int AS n FROM held_rows")).rows[0].n, 1, "nothing ran");
+    assert.equal(
+      (await before.query("SELECT count(*)::int AS n FROM held_rows")).rows[0].n,
+      1,
+      "nothing ran",
+    );
     await before.end();
     const dba = await f.token("dan@corp.example", ["dba"]);
     const vote = await fetch(`${f.gateway.publicUrl}/api/approvals/${pending.request_id}/approve`, {
