@@ -93,17 +93,28 @@ describe("recording psql sessions", () => {
 
   test("a killed gateway leaves a recording that verifies up to its last chunk", async () => {
     const serve = await startServe(f.configPath);
+    const conninfo = `host=127.0.0.1 port=${serve.port} dbname=pg-prod user=tester sslmode=require`;
+    // The second statement keeps the session open while the gateway is killed.
+    const running = psql(conninfo, analyst, [
+      "-c",
+      "SELECT name FROM customers",
+      "-c",
+      "SELECT pg_sleep(10)",
+    ]);
     try {
-      const conninfo = `host=127.0.0.1 port=${serve.port} dbname=pg-prod user=tester sslmode=require`;
-      const r = await psql(conninfo, analyst, ["-c", "SELECT name FROM customers"]);
-      assert.equal(r.code, 0, r.stderr);
+      // Well past the recorder's flush interval: what ran is on disk; the session is still open.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
     } finally {
       await serve.stop("SIGKILL");
     }
+    const r = await running;
+    assert.match(r.stdout, /Alice/);
+    assert.notEqual(r.code, 0, "psql lost its gateway mid-statement");
     const all = await sessions();
     const unsealed = all.filter((s) => s.seal === null);
     assert.ok(unsealed.length >= 1, "the killed gateway's session is unsealed");
     const id = unsealed.at(-1)!.id;
+    assert.ok(unsealed.at(-1)!.statements >= 1, "the statement before the kill is in the recording");
     const verify = await sluice(["sessions", "verify", id, "-c", f.configPath]);
     // Exit 2: intact up to its last chunk, but never sealed.
     assert.equal(verify.code, 2, verify.stdout + verify.stderr);
